@@ -1,0 +1,1 @@
+"""The ``jitflow`` command line: one module per command group, wired together in ``main``."""

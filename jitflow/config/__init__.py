@@ -1,0 +1,1 @@
+"""Loading, resolving and validating the ``sym_*`` Terraform configuration."""

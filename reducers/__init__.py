@@ -1,0 +1,1 @@
+"""User-written reducers and hooks, and the Sym-compatible names they import."""
