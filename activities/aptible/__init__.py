@@ -1,0 +1,1 @@
+"""The Aptible auth API, as jitflow's activities call it."""
