@@ -18,7 +18,10 @@ from jitflow.config.models import JitflowConfig
 PostLoadCheck = Callable[[JitflowConfig], Iterable[ConfigIssue]]
 
 #: ``"package.module:function"`` of every check ``jitflow validate`` runs, in order.
-POST_LOAD_CHECKS: list[str] = []
+POST_LOAD_CHECKS: list[str] = [
+    # Every flow's reducers and hooks import, and their names and signatures are ones jitflow calls.
+    "reducers.runtime.checks:implementation_issues",
+]
 
 
 def resolve_check(spec: str) -> PostLoadCheck:
