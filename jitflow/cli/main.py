@@ -15,3 +15,4 @@ def main() -> None:
 
 # Command groups register themselves below, one line each.
 main.add_command(__import__("jitflow.cli.validate", fromlist=["validate"]).validate)
+main.add_command(__import__("jitflow.cli.users", fromlist=["users"]).users)

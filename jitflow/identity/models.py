@@ -1,0 +1,65 @@
+"""What the identity store hands back: plain frozen records, detached from any database session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from jitflow.events import UserRoleName
+
+
+@dataclass(frozen=True)
+class User:
+    """A jitflow user, known by lower-case email."""
+
+    email: str
+    role: UserRoleName
+    first_name: str | None
+    last_name: str | None
+    created_at: datetime
+
+    @property
+    def display_name(self) -> str:
+        """``First Last`` when known, as ``symflow users list`` shows it; empty otherwise."""
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """``email``'s id (``service_user_id``) in one service at (``service_type``, ``external_id``).
+
+    For Aptible, ``external_id`` is the organization UUID and ``service_user_id`` the user UUID.
+    """
+
+    email: str
+    service_type: str
+    external_id: str
+    service_user_id: str
+    updated_at: datetime
+
+    @property
+    def column(self) -> str:
+        """The CSV column that holds this identity: ``service_type:external_id``."""
+        return f"{self.service_type}:{self.external_id}"
+
+
+@dataclass(frozen=True)
+class CsvApplyReport:
+    """What ``IdentityStore.apply_csv`` changed, for the CLI to print."""
+
+    created_users: tuple[str, ...] = ()
+    updated_users: tuple[str, ...] = ()
+    deleted_users: tuple[str, ...] = ()
+    set_identities: int = 0
+    deleted_identities: int = 0
+    unchanged_users: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.created_users
+            or self.updated_users
+            or self.deleted_users
+            or self.set_identities
+            or self.deleted_identities
+        )

@@ -1,0 +1,53 @@
+"""The identity tables as SQLAlchemy Core metadata.
+
+The migrations under ``migrations/versions`` create exactly this; a test compares the two, so
+a change here without a new migration fails the suite.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("first_name", String(200), nullable=True),
+    Column("last_name", String(200), nullable=True),
+    Column("role", String(16), nullable=False, server_default="member"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("role IN ('admin', 'member', 'guest')", name="ck_users_role"),
+    CheckConstraint("email = lower(email)", name="ck_users_email_lower"),
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "user_id",
+        Integer,
+        ForeignKey("users.id", ondelete="CASCADE", name="fk_identities_user"),
+        nullable=False,
+    ),
+    Column("service_type", String(64), nullable=False),
+    Column("external_id", String(512), nullable=False),
+    Column("service_user_id", String(512), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("user_id", "service_type", "external_id", name="uq_identities_key"),
+)

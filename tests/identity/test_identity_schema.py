@@ -1,0 +1,43 @@
+"""The migrations build exactly the tables the code declares, and concurrent starts are safe."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from jitflow.identity import IdentityStore
+from jitflow.identity.database import create_store_engine
+from jitflow.identity.migrate import VERSION_TABLE, current_revision, head_revision
+from jitflow.identity.schema import metadata
+
+
+def test_migrated_schema_matches_the_declared_tables(database_url: str) -> None:
+    engine = create_store_engine(database_url)
+    try:
+        assert current_revision(engine) is None
+        IdentityStore(engine)
+        assert current_revision(engine) == head_revision()
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"version_table": VERSION_TABLE, "compare_type": True}
+            )
+            differences = compare_metadata(context, metadata)
+        assert differences == []
+    finally:
+        engine.dispose()
+
+
+def test_opening_an_up_to_date_store_again_changes_nothing(database_url: str) -> None:
+    engine = create_store_engine(database_url)
+    try:
+        IdentityStore(engine).set_identity(
+            "a@example.com",
+            "aptible",
+            "94a49e57-d046-4d9d-9dbf-f7711e337368",
+            "3f1c6d2a-5b4e-4c8f-9a7d-1e2f3a4b5c6d",
+        )
+        reopened = IdentityStore(engine)
+        assert current_revision(engine) == head_revision()
+        assert len(reopened.list_identities()) == 1
+    finally:
+        engine.dispose()
