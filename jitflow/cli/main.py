@@ -1,10 +1,11 @@
-"""Entry point of the ``jitflow`` console script."""
+"""Entry point of the ``jitflow`` console script: one module per command group, wired here."""
 
 from __future__ import annotations
 
 import click
 
 from jitflow import __version__
+from jitflow.cli import access, dev, emulator, users, validate, worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -13,6 +14,9 @@ def main() -> None:
     """jitflow: just-in-time privileged access for Aptible, built on Temporal."""
 
 
-# Command groups register themselves below, one line each.
-main.add_command(__import__("jitflow.cli.validate", fromlist=["validate"]).validate)
-main.add_command(__import__("jitflow.cli.users", fromlist=["users"]).users)
+main.add_command(validate.validate)
+main.add_command(users.users)
+main.add_command(emulator.emulator)
+main.add_command(worker.worker)
+main.add_command(dev.dev)
+access.register(main)

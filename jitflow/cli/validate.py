@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import click
 
 from jitflow.config.checks import run_post_load_checks
 from jitflow.config.issues import ConfigErrors
 from jitflow.config.loader import load_config
+from jitflow.config.models import JitflowConfig
 from jitflow.config.summary import render_summary
 
 #: Where ``validate`` looks when given no PATH and ``JITFLOW_CONFIG`` is unset.
@@ -30,11 +33,19 @@ def parse_var(text: str) -> tuple[str, str]:
     metavar="NAME=VALUE",
     help="Set a Terraform variable (wins over JITFLOW_VAR_<NAME> and defaults).",
 )
-def validate(path: str, var_options: tuple[str, ...]) -> None:
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Also log in as each bot (Secrets Manager, then Aptible) and check every target role.",
+)
+def validate(path: str, var_options: tuple[str, ...], online: bool) -> None:
     """Check the sym_* Terraform configuration at PATH (a folder of .tf files or one file).
 
     PATH defaults to $JITFLOW_CONFIG, then examples/aptible. Exits 0 and prints a summary when
-    the configuration is valid; exits 1 and prints every error otherwise.
+    the configuration is valid; exits 1 and prints every error otherwise. With --online it also
+    checks, as the worker does at start, that each bot logs in and that every target role exists
+    in the integration's organization, is not owner-type or SCIM-managed, and is one the bot may
+    manage; any problem found then makes it exit 1.
     """
     variables = dict(parse_var(text) for text in var_options)
     try:
@@ -59,4 +70,18 @@ def validate(path: str, var_options: tuple[str, ...]) -> None:
         click.echo(ConfigErrors(errors).report(), err=True)
         raise SystemExit(1)
     click.echo(render_summary(config), nl=False)
+    if online:
+        _check_online(config)
     click.echo(f"{path}: valid")
+
+
+def _check_online(config: JitflowConfig) -> None:
+    from activities.aptible.online_check import online_preflight
+
+    problems = asyncio.run(online_preflight(config))
+    if problems:
+        click.echo(f"online check: {len(problems)} problem(s):", err=True)
+        for problem in problems:
+            click.echo(f"  - {problem}", err=True)
+        raise SystemExit(1)
+    click.echo("online check: every bot logs in and every target role is ready")

@@ -1,0 +1,163 @@
+"""Resolve an access request against the loaded configuration (the workflow's first activity).
+
+The result is recorded in the ``AccessRequest`` history, so a replay never reads the
+configuration again and a later configuration change never alters a running grant. Every
+refusal is a non-retryable failure whose message names the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.access_models import (
+    RESOLVE_REQUEST_ACTIVITY,
+    AccessRequestInput,
+    ResolvedRequest,
+)
+from jitflow.config.durations import format_duration, parse_duration
+from jitflow.config.lookup import find_target, flow_targets
+from jitflow.config.models import Flow, JitflowConfig
+from jitflow.events import TargetData
+from reducers.runtime import hook_options
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+class RequestRefused(ValueError):
+    """The request names something the configuration does not allow."""
+
+
+def _refuse(message: str) -> ApplicationError:
+    return ApplicationError(message, type="RequestRefused", non_retryable=True)
+
+
+def _allowed_text(durations: tuple[int, ...]) -> str:
+    return ", ".join(format_duration(seconds) for seconds in durations)
+
+
+def requested_duration(value: int | str | None, flow: Flow) -> int:
+    """The requested duration in seconds, if it is one of ``flow``'s allowed values."""
+    allowed = flow.durations
+    if value is None:
+        raise RequestRefused(
+            f"no duration given; flow {flow.name!r} allows: {_allowed_text(allowed)}"
+        )
+    if isinstance(value, bool):
+        raise RequestRefused(f"duration {value!r} is not a duration")
+    if isinstance(value, int):
+        seconds = value
+    else:
+        text = value.strip()
+        try:
+            seconds = int(text) if text.isdigit() else parse_duration(text)
+        except ValueError:
+            raise RequestRefused(
+                f"duration {value!r} is not a duration; flow {flow.name!r} allows: "
+                f"{_allowed_text(allowed)}"
+            ) from None
+    if seconds not in allowed:
+        raise RequestRefused(
+            f"duration {value!r} is not allowed by flow {flow.name!r}; allowed: "
+            f"{_allowed_text(allowed)}"
+        )
+    return seconds
+
+
+def resolve_request(config: JitflowConfig, request: AccessRequestInput) -> ResolvedRequest:
+    """Check ``request`` against ``config``; raise ``RequestRefused`` naming the bad value."""
+    unknown = request.unknown_keys()
+    if unknown:
+        raise RequestRefused(
+            f"unknown input keys {unknown}; expected flow, target, requester, duration, reason, "
+            "fields"
+        )
+    flow = config.flow_by_name(request.flow)
+    if flow is None:
+        known = ", ".join(sorted(f.name for f in config.flows.values())) or "none"
+        raise RequestRefused(f"unknown flow {request.flow!r}; flows: {known}")
+    strategy = config.strategies.get(flow.params.strategy or "")
+    if strategy is None:
+        raise RequestRefused(
+            f"flow {flow.name!r} has no Aptible strategy, so it cannot grant access"
+        )
+    integration = config.integrations.get(strategy.integration)
+    if integration is None:
+        raise RequestRefused(
+            f"strategy {strategy.name!r} names integration {strategy.integration!r}, "
+            "which the configuration does not define"
+        )
+    target = find_target(config, flow, request.target)
+    if target is None:
+        names = ", ".join(t.name for t in flow_targets(config, flow)) or "none"
+        raise RequestRefused(
+            f"unknown target {request.target!r} for flow {flow.name!r}; targets: {names}"
+        )
+    requester = request.requester.strip().lower()
+    if not _EMAIL.fullmatch(requester):
+        raise RequestRefused(f"requester {request.requester!r} is not an email address")
+    duration = requested_duration(request.duration, flow)
+    try:
+        hook_timeout, hook_attempts = hook_options(flow)
+    except ValueError as error:
+        raise RequestRefused(str(error)) from None
+
+    fields: dict[str, Any] = dict(request.fields)
+    if request.reason is not None:
+        fields["reason"] = request.reason
+    fields["duration"] = duration
+    fields["target_id"] = target.key
+    missing = [
+        field.name
+        for field in flow.params.prompt_fields
+        if field.required
+        and field.name not in fields
+        and field.name not in ("target_id", "duration")
+        and field.default is None
+    ]
+    if missing:
+        raise RequestRefused(f"flow {flow.name!r} requires the fields {missing}")
+    for field in flow.params.prompt_fields:
+        if field.name not in fields and field.default is not None:
+            fields[field.name] = field.default
+
+    return ResolvedRequest(
+        flow_key=flow.key,
+        flow_name=flow.name,
+        flow_label=flow.label,
+        target=TargetData(
+            key=target.key, name=target.name, label=target.label, role_id=target.role_id
+        ),
+        strategy_key=strategy.key,
+        integration_key=integration.key,
+        org_id=integration.org_id,
+        requester=requester,
+        duration_seconds=duration,
+        allowed_durations=flow.durations,
+        request_timeout_seconds=flow.request_timeout,
+        allow_revoke=flow.params.allow_revoke,
+        schedule_deescalation=flow.params.schedule_deescalation,
+        allow_guest_interaction=flow.params.allow_guest_interaction,
+        include_decision_message=flow.params.include_decision_message,
+        hook_timeout_seconds=hook_timeout,
+        hook_max_attempts=hook_attempts,
+        fields=fields,
+    )
+
+
+class AccessActivities:
+    """The activities that read the configuration for the access workflow."""
+
+    def __init__(self, config: JitflowConfig) -> None:
+        self._config = config
+
+    @activity.defn(name=RESOLVE_REQUEST_ACTIVITY)
+    def resolve_access_request(self, request: AccessRequestInput) -> ResolvedRequest:
+        """Resolve flow, target, strategy, integration and duration; refusals are final."""
+        try:
+            return resolve_request(self._config, request)
+        except RequestRefused as refused:
+            raise _refuse(str(refused)) from None

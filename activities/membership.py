@@ -1,0 +1,175 @@
+"""Activities behind the ``RoleMembership`` owner: Aptible calls and lease updates.
+
+``add_aptible_membership``/``remove_aptible_membership`` run for the owner workflow. They fetch
+the bot's credentials here, inside the activity, and return only ids and flags, so no secret or
+token ever reaches a workflow history. ``acquire_lease``/``release_lease`` run for
+``AccessRequest``: a workflow cannot update another workflow, so these reach the owner with
+update-with-start (the owner is started on first use) and a stable update id, which makes an
+activity retry idempotent.
+"""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.access_models import (
+    ACQUIRE_LEASE_ACTIVITY,
+    ADD_MEMBERSHIP_ACTIVITY,
+    DEFAULT_TASK_QUEUE,
+    RELEASE_LEASE_ACTIVITY,
+    REMOVE_MEMBERSHIP_ACTIVITY,
+    AddMembershipCall,
+    LeaseGrant,
+    LeaseRelease,
+    LeaseReleased,
+    LeaseRequest,
+    MembershipAdded,
+    MembershipRemoved,
+    RemoveMembershipCall,
+    RoleMembershipInput,
+)
+from activities.aptible.client import AptibleClient
+from activities.bot_credentials import BotCredentials
+from workflows.role_membership import RoleMembershipWorkflow
+
+#: Heartbeat detail recorded right before the POST that adds a membership: a retry that sees it
+#: knows a membership it finds may be its own (not standing access).
+_POSTING = "posting membership"
+
+
+def as_temporal_failure(error: Exception) -> Exception:
+    """A non-retryable ``ApplicationError`` for errors that say retrying cannot help.
+
+    The project's error classes (``AptibleError``, ``SecretError``, ``UnknownIntegration``...)
+    carry ``retryable``; their messages name roles, users and paths, never a credential. Other
+    errors go back to Temporal's retry policy unchanged.
+    """
+    if getattr(error, "retryable", True) is False:
+        return ApplicationError(str(error), type=type(error).__name__, non_retryable=True)
+    return error
+
+
+class MembershipActivities:
+    """One instance per worker: the Aptible client, the bot credentials and a Temporal client."""
+
+    def __init__(
+        self,
+        aptible: AptibleClient,
+        credentials: BotCredentials,
+        client: Client,
+        task_queue: str = DEFAULT_TASK_QUEUE,
+    ) -> None:
+        self._aptible = aptible
+        self._credentials = credentials
+        self._client = client
+        self._task_queue = task_queue
+
+    @activity.defn(name=ADD_MEMBERSHIP_ACTIVITY)
+    async def add_aptible_membership(self, call: AddMembershipCall) -> MembershipAdded:
+        """Make sure the membership exists; report whether it already did (standing access)."""
+        key = call.key
+        try:
+            creds = await self._credentials.for_integration(key.integration_key)
+            grant = await self._aptible.ensure_membership(
+                creds,
+                key.role_id,
+                key.user_id,
+                org_id=key.org_id,
+                may_have_posted_before=_POSTING in activity.info().heartbeat_details,
+                before_post=lambda: activity.heartbeat(_POSTING),
+            )
+        except Exception as error:
+            raise as_temporal_failure(error) from None
+        activity.logger.info(
+            "membership of user %s in role %s: %s",
+            key.user_id,
+            key.role_id,
+            "pre-existing" if grant.preexisting else "created",
+        )
+        return MembershipAdded(membership_id=grant.membership_id, preexisting=grant.preexisting)
+
+    @activity.defn(name=REMOVE_MEMBERSHIP_ACTIVITY)
+    async def remove_aptible_membership(self, call: RemoveMembershipCall) -> MembershipRemoved:
+        """Make sure the membership is gone (already gone is success)."""
+        key = call.key
+        try:
+            creds = await self._credentials.for_integration(key.integration_key)
+            removal = await self._aptible.remove_membership(
+                creds,
+                key.role_id,
+                key.user_id,
+                call.membership_id,
+                org_id=key.org_id,
+                check_organization=True,
+            )
+        except Exception as error:
+            raise as_temporal_failure(error) from None
+        if removal.left_organization:
+            activity.logger.warning(
+                "removing user %s from role %s removed their last role in organization %s",
+                key.user_id,
+                key.role_id,
+                key.org_id,
+            )
+        return MembershipRemoved(
+            removed=removal.removed,
+            already_absent=removal.already_absent,
+            left_organization=bool(removal.left_organization),
+        )
+
+    @activity.defn(name=ACQUIRE_LEASE_ACTIVITY)
+    async def acquire_lease(self, request: LeaseRequest) -> LeaseGrant:
+        """Add the lease to the membership's owner, starting the owner when none runs."""
+        key = request.key
+        lease = request.lease
+        start = WithStartWorkflowOperation(
+            RoleMembershipWorkflow.run,
+            RoleMembershipInput(key=key),
+            id=key.workflow_id,
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary=f"Aptible membership: user {key.user_id} in role {key.role_id}",
+        )
+        until = lease.ends_at.isoformat() if lease.ends_at else "released"
+        try:
+            grant: LeaseGrant = await self._client.execute_update_with_start_workflow(
+                RoleMembershipWorkflow.add_lease,
+                request,
+                start_workflow_operation=start,
+                id=f"lease/{lease.holder}/{until}",
+            )
+        except WorkflowUpdateFailedError as error:
+            cause = error.cause
+            message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+            raise ApplicationError(message, type="EscalationFailed", non_retryable=True) from None
+        return grant
+
+    @activity.defn(name=RELEASE_LEASE_ACTIVITY)
+    async def release_lease(self, release: LeaseRelease) -> LeaseReleased:
+        """Release the lease; an owner that no longer runs holds no lease, which is success."""
+        workflow_id = release.key.workflow_id
+        handle = self._client.get_workflow_handle_for(RoleMembershipWorkflow.run, workflow_id)
+        try:
+            released: LeaseReleased = await handle.execute_update(
+                RoleMembershipWorkflow.release_lease,
+                release.holder,
+                id=f"release/{release.holder}",
+            )
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return LeaseReleased(
+                membership_workflow_id=workflow_id,
+                released=False,
+                membership_removed=False,
+                remaining_leases=0,
+            )
+        return released

@@ -1,0 +1,150 @@
+"""What ``jitflow dev`` shows once the stack is up, and the scenario ``jitflow dev --demo`` plays.
+
+The demo takes one request through the product the way a person would: Alice asks for the
+example Admin Role, Bob approves, the membership appears in the Aptible emulator, Alice revokes,
+and it is gone. Each step is printed as it happens; a step that does not happen is an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from temporalio.client import WorkflowHandle
+
+from activities.access_models import AccessRequestInput, AccessState, Decision, Revocation
+from jitflow.devstack.stack import StackSettings
+from jitflow.temporal import connect
+from jitflow.testing.aptible_emulator import EXAMPLE_ADMIN_ROLE_ID, EmulatorAdmin
+from workflows.access_request import AccessRequestWorkflow
+
+REQUESTER = "alice@example.com"
+APPROVER = "bob@example.com"
+TARGET = "admin_prod"
+
+
+def instructions(settings: StackSettings) -> str:
+    """The copy-paste block printed once the stack is ready."""
+    address = settings.temporal_address
+    request_json = (
+        '{"flow": "aptible_access", "target": "admin_prod", "requester": "alice@example.com", '
+        '"duration": "10m", "reason": "investigate incident 42"}'
+    )
+    return f"""
+jitflow is running.
+  Web UI:             {settings.ui_url}/namespaces/default/workflows
+  Temporal frontend:  {address}
+  Aptible emulator:   {settings.aptible_url}   (memberships: {settings.aptible_url}/_emulator/roles/{EXAMPLE_ADMIN_ROLE_ID}/memberships)
+  Secrets Manager:    {settings.aws_url}   (moto)
+  Logs:               {settings.state_dir / "logs"}/
+
+In another terminal (from this folder), with jitflow's CLI:
+  export TEMPORAL_ADDRESS={address}
+  .venv/bin/jitflow request --target admin_prod --requester alice@example.com --duration 10m --reason "investigate incident 42" --id demo-1
+  .venv/bin/jitflow approve demo-1 --approver bob@example.com
+  .venv/bin/jitflow list --active
+  .venv/bin/jitflow revoke demo-1 --by alice@example.com
+  .venv/bin/jitflow status demo-1
+
+Or with the temporal CLI:
+  .venv/bin/temporal workflow start --address {address} --type AccessRequest --task-queue jitflow --workflow-id demo-2 --input '{request_json}'
+  .venv/bin/temporal workflow update execute --address {address} --workflow-id demo-2 --name approve --input '{{"approver": "bob@example.com"}}'
+  .venv/bin/temporal workflow list --address {address} --query "JitStatus='escalated'"
+  .venv/bin/temporal workflow update execute --address {address} --workflow-id demo-2 --name revoke --input '{{"by": "alice@example.com"}}'
+  .venv/bin/temporal workflow query --address {address} --workflow-id demo-2 --type status
+
+Watch them in the Web UI: {settings.ui_url}/namespaces/default/workflows?query=JitRequester%3D%22alice%40example.com%22
+Ctrl-C stops everything.
+"""
+
+
+class DemoFailed(RuntimeError):
+    """A step of the demo did not happen; the message says which."""
+
+
+@dataclass
+class _Clock:
+    started: float
+
+    def stamp(self) -> str:
+        return f"[{time.monotonic() - self.started:5.1f}s]"
+
+
+async def _wait_status(
+    handle: WorkflowHandle[AccessRequestWorkflow, AccessState],
+    wanted: Callable[[AccessState], bool],
+    what: str,
+    timeout: float = 30.0,
+) -> AccessState:
+    deadline = time.monotonic() + timeout
+    while True:
+        state = await handle.query(AccessRequestWorkflow.status)
+        if wanted(state):
+            return state
+        if state.final or time.monotonic() > deadline:
+            raise DemoFailed(f"expected {what}, but the request is {state.status}: {state.error}")
+        await asyncio.sleep(0.1)
+
+
+async def _wait_membership(admin: EmulatorAdmin, present: bool, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while (REQUESTER in admin.member_emails(EXAMPLE_ADMIN_ROLE_ID)) != present:
+        if time.monotonic() > deadline:
+            state = "appear" if present else "go away"
+            raise DemoFailed(f"{REQUESTER}'s membership of the Admin Role did not {state}")
+        await asyncio.sleep(0.1)
+
+
+async def run_demo(settings: StackSettings, echo: Callable[[str], None] = print) -> AccessState:
+    """Play the scenario against a running stack; returns the request's final state."""
+    clock = _Clock(time.monotonic())
+    client = await connect(settings.temporal_address, "default")
+    admin = EmulatorAdmin(settings.aptible_url)
+    try:
+        if REQUESTER in admin.member_emails(EXAMPLE_ADMIN_ROLE_ID):
+            raise DemoFailed(f"{REQUESTER} already holds the Admin Role in the emulator")
+        workflow_id = f"demo-{uuid.uuid4().hex[:8]}"
+        handle = await client.start_workflow(
+            AccessRequestWorkflow.run,
+            AccessRequestInput(
+                flow="aptible_access",
+                target=TARGET,
+                requester=REQUESTER,
+                duration="10m",
+                reason="demo: investigate incident 42",
+            ),
+            id=workflow_id,
+            task_queue="jitflow",
+        )
+        echo(f"{clock.stamp()} {REQUESTER} requested {TARGET} for 10m: workflow {workflow_id}")
+
+        state = await _wait_status(handle, lambda s: s.ready_for_decision, "a pending request")
+        assert state.permissions is not None
+        echo(f"{clock.stamp()} pending; approvers: {', '.join(state.permissions.approvers)}")
+        outcome = await handle.execute_update(
+            AccessRequestWorkflow.approve, Decision(approver=APPROVER, message="go ahead")
+        )
+        echo(f"{clock.stamp()} {APPROVER} approved: {outcome.status}")
+        state = await _wait_status(handle, lambda s: s.status == "escalated", "escalation")
+        await _wait_membership(admin, present=True)
+        echo(
+            f"{clock.stamp()} escalated: {REQUESTER} is a member of the Admin Role in Aptible "
+            f"until {state.expires_at:%H:%M:%S} UTC"
+        )
+        outcome = await handle.execute_update(
+            AccessRequestWorkflow.revoke, Revocation(by=REQUESTER, message="done early")
+        )
+        echo(f"{clock.stamp()} {REQUESTER} revoked: {outcome.status}")
+        state = await handle.result()
+        await _wait_membership(admin, present=False)
+        echo(f"{clock.stamp()} de-escalated: the membership is gone; the request is {state.status}")
+        echo(
+            f"{clock.stamp()} see it in the Web UI: {settings.ui_url}/namespaces/default/"
+            f"workflows/{workflow_id}"
+        )
+        return state
+    finally:
+        admin.close()

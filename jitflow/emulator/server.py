@@ -1,0 +1,41 @@
+"""Serving the emulator with uvicorn, for the CLI and the test helper alike."""
+
+from __future__ import annotations
+
+import socket
+
+import uvicorn
+
+from jitflow.emulator.app import EmulatorApp
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket; port 0 picks a free one with no window for another process to take it."""
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that say they are TCP,
+    # and without it every keep-alive answer waits ~40 ms for the client's delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def build_server(app: EmulatorApp, *, log_level: str = "warning") -> uvicorn.Server:
+    """A uvicorn server for the emulator: h11 (dropped connections rely on it), no lifespan, no
+    proxy-header rewriting, and a short graceful shutdown so tests stop quickly."""
+    config = uvicorn.Config(
+        app,
+        http="h11",
+        lifespan="off",
+        proxy_headers=False,
+        log_level=log_level,
+        access_log=log_level in ("debug", "trace", "info"),
+        timeout_graceful_shutdown=1,
+    )
+    return uvicorn.Server(config)

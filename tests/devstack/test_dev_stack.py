@@ -1,0 +1,146 @@
+"""`jitflow dev`: the whole local stack as child processes, and the scripted demo (issue 8)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from jitflow.devstack.stack import StackSettings
+from jitflow.devstack.supervisor import StackError, single_instance
+from jitflow.testing.ports import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _ports() -> dict[str, int]:
+    return {
+        "--temporal-port": free_port(),
+        "--ui-port": free_port(),
+        "--aptible-port": free_port(),
+        "--aws-port": free_port(),
+    }
+
+
+def _dev_command(state_dir: Path, ports: dict[str, int], *extra: str) -> list[str]:
+    argv = [sys.executable, "-m", "jitflow", "dev", "--state-dir", str(state_dir), *extra]
+    for option, port in ports.items():
+        argv += [option, str(port)]
+    return argv
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_demo_grants_and_revokes_then_stops_everything(tmp_path: Path) -> None:
+    ports = _ports()
+    result = subprocess.run(
+        _dev_command(tmp_path / "state", ports, "--demo"),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    for line in (
+        "temporal is ready",
+        "aptible-emulator is ready",
+        "secrets-manager is ready",
+        "worker is ready",
+        "alice@example.com requested admin_prod",
+        "bob@example.com approved",
+        "escalated: alice@example.com is a member of the Admin Role in Aptible",
+        "alice@example.com revoked: deescalated",
+        "de-escalated: the membership is gone; the request is deescalated",
+        "stopped temporal",
+    ):
+        assert line in out, out
+    # Ordered as a person would see them.
+    assert out.index("approved") < out.index("escalated:") < out.index("revoked")
+    # No child is left listening.
+    for port in ports.values():
+        assert not _listening(port), f"port {port} still open after jitflow dev --demo"
+    # State lives in the chosen folder, so requests survive a restart.
+    assert (tmp_path / "state" / "temporal.db").exists()
+    assert (tmp_path / "state" / "aptible-state.json").exists()
+
+
+def test_sigterm_stops_the_running_stack_and_its_children(tmp_path: Path) -> None:
+    ports = _ports()
+    process = subprocess.Popen(
+        _dev_command(tmp_path / "state", ports),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        seen: list[str] = []
+        deadline = time.monotonic() + 120
+        for line in process.stdout:
+            seen.append(line)
+            if "Ctrl-C stops everything" in line:
+                break
+            assert time.monotonic() < deadline, "".join(seen)
+        printed = "".join(seen)
+        assert "jitflow request --target admin_prod" in printed
+        assert "temporal workflow start" in printed
+        assert f"http://127.0.0.1:{ports['--ui-port']}/namespaces/default/workflows" in printed
+        assert all(_listening(port) for port in ports.values())
+        process.send_signal(signal.SIGTERM)
+        rest, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, rest
+    assert "stopped temporal" in rest
+    for port in ports.values():
+        assert not _listening(port), f"port {port} still open after SIGTERM"
+
+
+def test_a_second_stack_in_the_same_folder_is_refused(tmp_path: Path) -> None:
+    lock = tmp_path / "dev.lock"
+    refused = pytest.raises(StackError, match=rf"already running here \(pid {os.getpid()}\)")
+    with single_instance(lock), refused, single_instance(lock):
+        pass
+    with single_instance(lock):  # released again
+        pass
+
+
+def test_a_taken_port_is_named_with_the_fix(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        ports = _ports() | {"--aptible-port": taken}
+        result = subprocess.run(
+            _dev_command(tmp_path / "state", ports, "--demo"),
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 1
+    assert f"port {taken} on 127.0.0.1 is already in use" in result.stderr
+    assert "--*-port" in result.stderr
+    assert not _listening(ports["--temporal-port"]), "temporal left running after the failure"
+
+
+def test_worker_environment_points_only_at_the_local_endpoints() -> None:
+    settings = StackSettings(temporal_port=1, aptible_port=2, aws_port=3)
+    env = settings.worker_env()
+    assert env["TEMPORAL_ADDRESS"] == "127.0.0.1:1"
+    assert env["APTIBLE_AUTH_ROOT_URL"] == "http://127.0.0.1:2"
+    assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:3"

@@ -1,0 +1,209 @@
+"""The real servers the access-workflow tests run against, and helpers to drive a request.
+
+Aptible is the project's emulator (in-process, loopback), Secrets Manager is moto in server
+mode, the identity store is SQLite in a temporary folder, and Temporal is either the
+time-skipping test server or the dev server, both from the pinned wheels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Worker
+
+from activities.access_models import AccessRequestInput, AccessState
+from activities.aptible.client import AptibleClient
+from activities.secrets import SecretReader
+from jitflow.config.loader import load_config
+from jitflow.config.models import AptibleRoleTarget, Flow, FlowParams, JitflowConfig
+from jitflow.identity import IdentityStore
+from jitflow.testing.aptible_emulator import (
+    EXAMPLE_ADMIN_ROLE_ID,
+    EXAMPLE_BOT_EMAIL,
+    EXAMPLE_BOT_PASSWORD,
+    EXAMPLE_DEVELOPERS_ROLE_ID,
+    EXAMPLE_OWNERS_ROLE_ID,
+    EXAMPLE_READONLY_ROLE_ID,
+    RunningAptibleEmulator,
+)
+from jitflow.testing.moto_server import (
+    DUMMY_ACCESS_KEY_ID,
+    DUMMY_SECRET_ACCESS_KEY,
+    create_secret,
+)
+from worker import build_worker
+from workflows.access_request import AccessRequestWorkflow
+
+EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "aptible"
+BOT_SECRET_PATH = "sym/main/aptible-bot-credentials"
+UNKNOWN_ROLE_ID = "0dead000-0000-4000-8000-00000000dead"
+
+ADMIN_ROLE = EXAMPLE_ADMIN_ROLE_ID
+READONLY_ROLE = EXAMPLE_READONLY_ROLE_ID
+DEVELOPERS_ROLE = EXAMPLE_DEVELOPERS_ROLE_ID
+
+#: Users of the identity store: dave is an admin, eve a guest; the others are members.
+STORE_ROLES = {
+    "alice@example.com": "member",
+    "bob@example.com": "member",
+    "carol@example.com": "member",
+    "dave@example.com": "admin",
+    "eve@example.com": "guest",
+}
+
+
+def _flow(key: str, params: FlowParams, **changes: Any) -> Flow:
+    return Flow(key=key, name=key, params=params, **changes)
+
+
+def test_config() -> JitflowConfig:
+    """The example configuration plus flows and targets for every scenario."""
+    config = load_config(EXAMPLE_CONFIG)
+    strategy = next(iter(config.strategies.values()))
+    extra_targets = {
+        "developers": AptibleRoleTarget(
+            key="developers", name="developers", role_id=EXAMPLE_DEVELOPERS_ROLE_ID
+        ),
+        "owners": AptibleRoleTarget(key="owners", name="owners", role_id=EXAMPLE_OWNERS_ROLE_ID),
+        "ghost": AptibleRoleTarget(key="ghost", name="ghost", role_id=UNKNOWN_ROLE_ID),
+    }
+    strategy = strategy.model_copy(update={"targets": (*strategy.targets, *extra_targets)})
+    base = FlowParams(strategy=strategy.key)
+    durations = (5, 3600, 8 * 3600)
+    flows = {
+        **config.flows,
+        "plain": _flow("plain", base, durations=durations),
+        "until_revoked": _flow(
+            "until_revoked",
+            base.model_copy(update={"schedule_deescalation": False}),
+            durations=durations,
+        ),
+        "no_revoke": _flow(
+            "no_revoke", base.model_copy(update={"allow_revoke": False}), durations=durations
+        ),
+    }
+    return config.model_copy(
+        update={
+            "flows": flows,
+            "strategies": {strategy.key: strategy},
+            "targets": {**config.targets, **extra_targets},
+        }
+    )
+
+
+@dataclass
+class Stack:
+    """Everything a scenario needs: the Temporal client, the emulator and the task queue."""
+
+    client: Client
+    emulator: RunningAptibleEmulator
+    task_queue: str
+    config: JitflowConfig
+
+    def members(self, role_id: str) -> set[str]:
+        """Emails holding ``role_id`` in the emulator, the bot excepted."""
+        return self.emulator.admin.member_emails(role_id) - {EXAMPLE_BOT_EMAIL}
+
+    async def start(self, **request: Any) -> WorkflowHandle[Any, AccessState]:
+        request.setdefault("flow", "plain")
+        request.setdefault("requester", "alice@example.com")
+        request.setdefault("duration", "1h")
+        request.setdefault("reason", "investigating incident 42")
+        return await self.client.start_workflow(
+            AccessRequestWorkflow.run,
+            AccessRequestInput.model_validate(request),
+            id=f"access-{uuid.uuid4()}",
+            task_queue=self.task_queue,
+        )
+
+
+async def status(handle: WorkflowHandle[Any, AccessState]) -> AccessState:
+    state: AccessState = await handle.query(AccessRequestWorkflow.status)
+    return state
+
+
+async def wait_for(
+    handle: WorkflowHandle[Any, AccessState], predicate: Any, timeout: float = 20.0
+) -> AccessState:
+    """Poll the ``status`` query until ``predicate(state)`` holds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        state = await status(handle)
+        if predicate(state):
+            return state
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not reached; last state: {state.model_dump_json()}")
+        await asyncio.sleep(0.05)
+
+
+def seed_store(store: IdentityStore) -> None:
+    for email, role in STORE_ROLES.items():
+        store.upsert_user(email, role=role)
+
+
+def secret_reader(moto_url: str) -> SecretReader:
+    create_secret(
+        moto_url, BOT_SECRET_PATH, {"username": EXAMPLE_BOT_EMAIL, "password": EXAMPLE_BOT_PASSWORD}
+    )
+    session = boto3.session.Session(
+        aws_access_key_id=DUMMY_ACCESS_KEY_ID,
+        aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
+        region_name="us-east-1",
+    )
+    return SecretReader(endpoint_url=moto_url, session=session, ttl_seconds=60)
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client,
+    emulator: RunningAptibleEmulator,
+    moto_url: str,
+    tmp: Path,
+    config: JitflowConfig | None = None,
+) -> AsyncIterator[Stack]:
+    """A jitflow worker on a fresh task queue, with a seeded SQLite identity store."""
+    config = config or test_config()
+    task_queue = f"jitflow-test-{uuid.uuid4().hex[:8]}"
+    async with AsyncExitStack() as stack:
+        store = stack.enter_context(IdentityStore.open(f"sqlite:///{tmp / 'identity.db'}"))
+        seed_store(store)
+        executor = stack.enter_context(ThreadPoolExecutor(max_workers=8))
+        aptible = await stack.enter_async_context(AptibleClient(emulator.base_url))
+        worker: Worker = build_worker(
+            client,
+            config,
+            store=store,
+            aptible=aptible,
+            secrets=secret_reader(moto_url),
+            task_queue=task_queue,
+            executor=executor,
+        )
+        await stack.enter_async_context(worker)
+        yield Stack(client, emulator, task_queue, config)
+
+
+HISTORIES = Path(__file__).resolve().parents[1] / "histories"
+RECORD_ENV = "JITFLOW_RECORD_HISTORIES"
+
+
+async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
+    """Save the run's history as ``tests/histories/<name>.json`` when recording is asked for.
+
+    ``JITFLOW_RECORD_HISTORIES=1 make test`` refreshes them after a deliberate, versioned change;
+    ``test_access_replay.py`` replays every saved history against today's workflow code.
+    """
+    if not os.environ.get(RECORD_ENV):
+        return
+    history = await handle.fetch_history()
+    HISTORIES.mkdir(exist_ok=True)
+    (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")

@@ -1,0 +1,345 @@
+"""Every path of an access request, end to end: real activities, the Aptible emulator, moto.
+
+Runs on the time-skipping server, so an 8-hour grant or a 24-hour request timeout passes in
+an instant while every step still goes through Temporal and real HTTP.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from access_stack import (
+    ADMIN_ROLE,
+    DEVELOPERS_ROLE,
+    READONLY_ROLE,
+    Stack,
+    keep_history,
+    status,
+    wait_for,
+)
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import (
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from activities.access_models import AccessState, Cancellation, Decision, Revocation
+from workflows.access_request import AccessRequestWorkflow
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def update_events(handle: WorkflowHandle[Any, AccessState]) -> list[str]:
+    """Names of the update events in the history (accepted or rejected)."""
+    names = []
+    async for event in handle.fetch_history_events():
+        name = EventType.Name(event.event_type)
+        if "UPDATE" in name:
+            names.append(name)
+    return names
+
+
+def ready(state: AccessState) -> bool:
+    return state.ready_for_decision
+
+
+async def test_approve_escalates_then_expires_and_removes(stack: Stack) -> None:
+    handle = await stack.start(target="admin_prod", duration="8h")
+    await wait_for(handle, ready)
+    assert "alice@example.com" not in stack.members(ADMIN_ROLE)
+
+    outcome = await handle.execute_update(
+        AccessRequestWorkflow.approve, Decision(approver="dave@example.com", message="ok")
+    )
+    assert outcome.accepted
+    state = await wait_for(handle, lambda s: s.status == "escalated")
+    assert "alice@example.com" in stack.members(ADMIN_ROLE)
+    assert state.expires_at is not None and state.escalated_at is not None
+    assert (state.expires_at - state.escalated_at).total_seconds() == 8 * 3600
+
+    final = await handle.result()
+    assert final.status == "deescalated"
+    assert "alice@example.com" not in stack.members(ADMIN_ROLE)
+    assert [entry.event for entry in final.timeline] == [
+        "request",
+        "approve",
+        "escalate",
+        "deescalate",
+    ]
+    await keep_history(handle, "approve_escalates_then_expires_and_removes")
+
+
+async def test_deny_escalates_nothing(stack: Stack) -> None:
+    handle = await stack.start(target="admin_prod")
+    await wait_for(handle, ready)
+    await handle.execute_update(
+        AccessRequestWorkflow.deny, Decision(approver="dave@example.com", message="no")
+    )
+    final = await handle.result()
+    assert final.status == "denied"
+    assert final.approver == "dave@example.com"
+    assert "alice@example.com" not in stack.members(ADMIN_ROLE)
+    await keep_history(handle, "deny_escalates_nothing")
+
+
+async def test_pending_request_expires(stack: Stack) -> None:
+    handle = await stack.start(target="admin_ro")
+    await wait_for(handle, ready)
+    final = await handle.result()
+    assert final.status == "expired"
+    assert final.timeline[-1].event == "request_expire"
+    assert "alice@example.com" not in stack.members(READONLY_ROLE)
+    await keep_history(handle, "pending_request_expires")
+
+
+async def test_revoke_removes_access_early(stack: Stack) -> None:
+    handle = await stack.start(target="admin_ro", duration="8h", requester="bob@example.com")
+    await wait_for(handle, ready)
+    await handle.execute_update(
+        AccessRequestWorkflow.approve, Decision(approver="dave@example.com")
+    )
+    await wait_for(handle, lambda s: s.status == "escalated")
+    assert "bob@example.com" in stack.members(READONLY_ROLE)
+    outcome = await handle.execute_update(
+        AccessRequestWorkflow.revoke, Revocation(by="bob@example.com", message="done")
+    )
+    assert outcome.status == "deescalated"
+    assert "bob@example.com" not in stack.members(READONLY_ROLE)
+    final = await handle.result()
+    assert final.revoked_by == "bob@example.com"
+    await keep_history(handle, "revoke_removes_access_early")
+
+
+async def test_revoke_refused_when_flow_forbids_it(stack: Stack) -> None:
+    handle = await stack.start(flow="no_revoke", target="admin_ro", duration=5)
+    await wait_for(handle, ready)
+    await handle.execute_update(
+        AccessRequestWorkflow.approve, Decision(approver="dave@example.com")
+    )
+    await wait_for(handle, lambda s: s.status == "escalated")
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(AccessRequestWorkflow.revoke, Revocation(by="dave@example.com"))
+    assert "does not allow revoking" in str(refused.value.cause)
+    final = await handle.result()
+    assert final.status == "deescalated"
+    assert "alice@example.com" not in stack.members(READONLY_ROLE)
+    await keep_history(handle, "revoke_refused_when_flow_forbids_it")
+
+
+async def test_requester_cancels_pending_request(stack: Stack) -> None:
+    handle = await stack.start(target="admin_prod")
+    await wait_for(handle, ready)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(
+            AccessRequestWorkflow.cancel, Cancellation(by="bob@example.com")
+        )
+    assert "only the requester" in str(refused.value.cause)
+    await handle.execute_update(AccessRequestWorkflow.cancel, Cancellation(by="alice@example.com"))
+    final = await handle.result()
+    assert final.status == "cancelled"
+    assert final.cancelled_by == "alice@example.com"
+    await keep_history(handle, "requester_cancels_pending_request")
+
+
+async def test_workflow_cancel_while_escalated_still_deescalates(stack: Stack) -> None:
+    handle = await stack.start(target="admin_prod", requester="carol@example.com", duration="8h")
+    await wait_for(handle, ready)
+    await handle.execute_update(
+        AccessRequestWorkflow.approve, Decision(approver="dave@example.com")
+    )
+    await wait_for(handle, lambda s: s.status == "escalated")
+    assert "carol@example.com" in stack.members(ADMIN_ROLE)
+    await handle.cancel()
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    state = await status(handle)
+    assert state.status == "cancelled"
+    assert state.deescalated_at is not None
+    assert "carol@example.com" not in stack.members(ADMIN_ROLE)
+    await keep_history(handle, "workflow_cancel_while_escalated_still_deescalates")
+
+
+async def test_refused_decisions_leave_no_trace(stack: Stack) -> None:
+    handle = await stack.start(target="admin_prod")
+    await wait_for(handle, ready)
+    cases = {
+        "bob@example.com": "not an approver",
+        "alice@example.com": "their own request",
+        "eve@example.com": "guest",
+    }
+    for approver, reason in cases.items():
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(AccessRequestWorkflow.approve, Decision(approver=approver))
+        cause = refused.value.cause
+        assert isinstance(cause, ApplicationError) and reason in cause.message, cause
+    assert await update_events(handle) == [], "a refused update must leave nothing in history"
+    await handle.execute_update(
+        AccessRequestWorkflow.approve, Decision(approver="dave@example.com")
+    )
+    await wait_for(handle, lambda s: s.status == "escalated")
+    with pytest.raises(WorkflowUpdateFailedError) as again:
+        await handle.execute_update(
+            AccessRequestWorkflow.deny, Decision(approver="dave@example.com")
+        )
+    assert "already decided (escalated by dave@example.com)" in str(again.value.cause)
+    await handle.execute_update(AccessRequestWorkflow.revoke, Revocation(by="dave@example.com"))
+    assert (await handle.result()).status == "deescalated"
+    await keep_history(handle, "refused_decisions_leave_no_trace")
+
+
+async def test_flow_approver_from_reducer_may_approve(stack: Stack) -> None:
+    handle = await stack.start(
+        flow="aptible_access", target="admin_ro", duration="30s", requester="alice@example.com"
+    )
+    await wait_for(handle, ready)
+    await handle.execute_update(AccessRequestWorkflow.approve, Decision(approver="bob@example.com"))
+    final = await handle.result()
+    assert final.status == "deescalated"
+    assert final.approver == "bob@example.com"
+    assert "alice@example.com" not in stack.members(READONLY_ROLE)
+    await keep_history(handle, "flow_approver_from_reducer_may_approve")
+
+
+async def test_on_request_hook_auto_approves(stack: Stack) -> None:
+    handle = await stack.start(
+        flow="aptible_access", target="admin_ro", duration="10m", requester="carol@example.com"
+    )
+    state = await wait_for(handle, lambda s: s.status == "escalated")
+    assert state.approver == "hook:on_request"
+    assert "carol@example.com" in stack.members(READONLY_ROLE)
+    final = await handle.result()
+    assert final.status == "deescalated"
+    assert "carol@example.com" not in stack.members(READONLY_ROLE)
+    await keep_history(handle, "on_request_hook_auto_approves")
+
+
+async def test_on_request_hook_ignores(stack: Stack) -> None:
+    handle = await stack.start(
+        flow="aptible_access", target="admin_ro", duration="10m", reason="short"
+    )
+    final = await handle.result()
+    assert final.status == "denied"
+    assert final.approver == "hook:on_request"
+    assert "reason of at least" in (final.decision_message or "")
+    assert "alice@example.com" not in stack.members(READONLY_ROLE)
+    await keep_history(handle, "on_request_hook_ignores")
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "expected"),
+    [
+        ({"target": "nope"}, "unknown target 'nope'"),
+        ({"duration": "2h"}, "duration '2h' is not allowed by flow 'plain'; allowed: 5s, 1h, 8h"),
+        ({"duration": "soon"}, "duration 'soon' is not a duration"),
+        ({"flow": "nope", "target": "admin_ro"}, "unknown flow 'nope'"),
+        ({"target": "admin_ro", "requester": "nobody@example.com"}, "no Aptible user found"),
+        ({"target": "owners", "requester": "bob@example.com"}, "the bot lacks Role Admin"),
+        ({"target": "ghost", "requester": "bob@example.com"}, "0dead000"),
+    ],
+)
+async def test_bad_requests_fail_with_the_reason(
+    stack: Stack, request_fields: dict[str, str], expected: str
+) -> None:
+    fields = {"target": "admin_ro", **request_fields}
+    handle = await stack.start(**fields)
+    if fields["target"] in ("owners", "ghost"):
+        await wait_for(handle, ready)
+        await handle.execute_update(
+            AccessRequestWorkflow.approve, Decision(approver="dave@example.com")
+        )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert expected in cause.message, cause.message
+    assert "super-secret" not in cause.message
+    state = await status(handle)
+    assert state.status == "failed"
+    assert state.error == cause.message
+    assert "bob@example.com" not in stack.members(ADMIN_ROLE)
+    case = "_".join(f"{key}_{value}" for key, value in request_fields.items())
+    await keep_history(handle, "bad_request_" + re.sub(r"[^a-z0-9]+", "_", case.lower()))
+
+
+async def test_preexisting_membership_is_kept(stack: Stack) -> None:
+    assert "alice@example.com" in stack.members(DEVELOPERS_ROLE)
+    handle = await stack.start(target="developers", duration=5)
+    await wait_for(handle, ready)
+    await handle.execute_update(
+        AccessRequestWorkflow.approve, Decision(approver="dave@example.com")
+    )
+    final = await handle.result()
+    assert final.status == "deescalated"
+    assert final.preexisting is True
+    assert "alice@example.com" in stack.members(DEVELOPERS_ROLE)
+    await keep_history(handle, "preexisting_membership_is_kept")
+
+
+async def test_overlapping_grants_keep_membership_until_the_later_ends(stack: Stack) -> None:
+    short = await stack.start(target="admin_prod", requester="bob@example.com", duration="1h")
+    long = await stack.start(target="admin_prod", requester="bob@example.com", duration="8h")
+    for handle in (short, long):
+        await wait_for(handle, ready)
+        await handle.execute_update(
+            AccessRequestWorkflow.approve, Decision(approver="dave@example.com")
+        )
+        await wait_for(handle, lambda s: s.status == "escalated")
+    assert "bob@example.com" in stack.members(ADMIN_ROLE)
+    assert (await short.result()).status == "deescalated"
+    assert "bob@example.com" in stack.members(ADMIN_ROLE), "the later grant still covers it"
+    assert (await long.result()).status == "deescalated"
+    assert "bob@example.com" not in stack.members(ADMIN_ROLE)
+    await keep_history(short, "overlap_short")
+    await keep_history(long, "overlap_long")
+
+
+async def test_terminated_request_still_ends_on_time(
+    stack: Stack, time_skipping_env: WorkflowEnvironment
+) -> None:
+    handle = await stack.start(
+        flow="aptible_access", target="admin_prod", requester="dave@example.com", duration="8h"
+    )
+    await wait_for(handle, ready)
+    await handle.execute_update(AccessRequestWorkflow.approve, Decision(approver="bob@example.com"))
+    state = await wait_for(handle, lambda s: s.status == "escalated")
+    assert "dave@example.com" in stack.members(ADMIN_ROLE)
+    await handle.terminate("operator pulled the plug")
+    assert state.membership_workflow_id is not None
+    owner = stack.client.get_workflow_handle(state.membership_workflow_id)
+    await time_skipping_env.sleep(timedelta(hours=7, minutes=59))
+    assert "dave@example.com" in stack.members(ADMIN_ROLE), "removed before the grant's end"
+    await time_skipping_env.sleep(timedelta(minutes=2))
+    assert (await owner.describe()).status == WorkflowExecutionStatus.COMPLETED
+    assert "dave@example.com" not in stack.members(ADMIN_ROLE)
+    await keep_history(handle, "terminated_request_still_ends_on_time")
+    await keep_history(owner, "membership_owner_after_terminate")
+
+
+async def test_until_revoked_grant_has_no_end(stack: Stack) -> None:
+    handle = await stack.start(flow="until_revoked", target="admin_ro", duration=5)
+    await wait_for(handle, ready)
+    await handle.execute_update(
+        AccessRequestWorkflow.approve, Decision(approver="dave@example.com")
+    )
+    state = await wait_for(handle, lambda s: s.status == "escalated")
+    assert state.expires_at is None
+    await stack.client.get_workflow_handle(handle.id).query(AccessRequestWorkflow.status)
+    await handle.execute_update(AccessRequestWorkflow.revoke, Revocation(by="dave@example.com"))
+    assert (await handle.result()).status == "deescalated"
+    assert "alice@example.com" not in stack.members(READONLY_ROLE)
+    await keep_history(handle, "until_revoked_grant_has_no_end")
+
+
+async def test_unknown_input_key_is_refused(stack: Stack) -> None:
+    handle = await stack.start(target="admin_ro", colour="blue")
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    assert "unknown input keys ['colour']" in str(failed.value.cause)
+    await keep_history(handle, "unknown_input_key_is_refused")

@@ -1,0 +1,209 @@
+"""The jitflow worker: runs the access workflows and every activity they call.
+
+``build_worker`` wires the pieces (configuration, identity store, Secrets Manager reader, Aptible
+client) into one Temporal ``Worker``; tests call it with their own servers. ``run_worker`` is
+what ``python worker.py`` and ``jitflow worker`` run: connect, load the configuration (failing
+fast with every error), make sure the ``Jit*`` search attributes exist, and serve until SIGTERM
+or SIGINT, then let running activities finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.access import AccessActivities
+from activities.access_models import DEFAULT_TASK_QUEUE
+from activities.aptible.client import AptibleClient
+from activities.aptible.online_check import online_preflight
+from activities.bot_credentials import BotCredentials
+from activities.identity import IdentityActivities
+from activities.identity_models import UserDiscoveryCall
+from activities.membership import MembershipActivities, as_temporal_failure
+from activities.reducers import ReducerActivities, check_implementations
+from activities.secrets import SecretReader
+from jitflow.config.loader import load_config
+from jitflow.config.models import JitflowConfig
+from jitflow.identity import IdentityStore
+from jitflow.temporal import connect, ensure_search_attributes
+from workflows.access_request import AccessRequestWorkflow
+from workflows.role_membership import RoleMembershipWorkflow
+
+log = logging.getLogger("jitflow.worker")
+
+CONFIG_ENV = "JITFLOW_CONFIG"
+TASK_QUEUE_ENV = "JITFLOW_TASK_QUEUE"
+DEFAULT_CONFIG_PATH = "examples/aptible"
+#: How long running activities may take to finish after SIGTERM.
+GRACEFUL_SHUTDOWN = timedelta(seconds=30)
+
+
+class WorkerConfigError(RuntimeError):
+    """The worker cannot start with this configuration; the message lists every problem."""
+
+
+def load_worker_config(path: str | os.PathLike[str]) -> JitflowConfig:
+    """Load the configuration folder and check every flow's reducers, or raise with all errors."""
+    if not Path(path).exists():
+        raise WorkerConfigError(
+            f"configuration path {str(path)!r} does not exist (set {CONFIG_ENV} or pass --config)"
+        )
+    try:
+        config = load_config(path)
+    except Exception as error:  # ConfigErrors lists every error with file and line
+        raise WorkerConfigError(f"configuration {str(path)!r} is invalid:\n{error}") from None
+    problems = check_implementations(config)
+    if problems:
+        raise WorkerConfigError(
+            f"configuration {str(path)!r}: reducers do not load:\n" + "\n".join(problems)
+        )
+    return config
+
+
+def build_worker(
+    client: Client,
+    config: JitflowConfig,
+    *,
+    store: IdentityStore,
+    aptible: AptibleClient,
+    secrets: SecretReader,
+    task_queue: str = DEFAULT_TASK_QUEUE,
+    executor: ThreadPoolExecutor,
+    **worker_options: Any,
+) -> Worker:
+    """One worker serving both workflows and every activity they call on ``task_queue``."""
+    bot = BotCredentials(secrets, config)
+    reducers = ReducerActivities(config, roles_provider=lambda: dict(store.user_roles()))
+
+    async def discover(call: UserDiscoveryCall) -> str | None:
+        if call.integration is None:
+            return None
+        try:
+            creds = await bot.for_integration(call.integration)
+            user = await aptible.find_user_by_email(creds, call.org_id, call.email)
+        except Exception as error:
+            raise as_temporal_failure(error) from None
+        return user.id if user else None
+
+    identity = IdentityActivities(
+        store, get_identity=reducers.get_identity_for_call, discover_user=discover
+    )
+    access = AccessActivities(config)
+    membership = MembershipActivities(aptible, bot, client, task_queue)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[AccessRequestWorkflow, RoleMembershipWorkflow],
+        activities=[
+            access.resolve_access_request,
+            identity.resolve_identity,
+            identity.load_user,
+            reducers.run_hook,
+            reducers.get_permissions,
+            membership.add_aptible_membership,
+            membership.remove_aptible_membership,
+            membership.acquire_lease,
+            membership.release_lease,
+        ],
+        activity_executor=executor,
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        **worker_options,
+    )
+
+
+async def run_worker(
+    config_path: str | None = None,
+    *,
+    address: str | None = None,
+    namespace: str | None = None,
+    task_queue: str | None = None,
+    stop_signals: Sequence[signal.Signals] = (signal.SIGTERM, signal.SIGINT),
+    ready_file: Path | None = None,
+) -> None:
+    """Serve until one of ``stop_signals``; raises ``WorkerConfigError`` before connecting.
+
+    ``ready_file`` is created once the worker polls its task queue (``jitflow dev`` waits for it)
+    and removed on the way out.
+    """
+    path = config_path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH
+    queue = task_queue or os.environ.get(TASK_QUEUE_ENV) or DEFAULT_TASK_QUEUE
+    config = load_worker_config(path)
+    for warning in config.warnings:
+        log.warning("configuration: %s", warning)
+    client = await connect(address, namespace)
+    created = await ensure_search_attributes(client)
+    if created:
+        log.info("created search attributes %s", ", ".join(created))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in stop_signals:
+        loop.add_signal_handler(sig, stop.set)
+    with (
+        IdentityStore.open() as store,
+        ThreadPoolExecutor(max_workers=16, thread_name_prefix="jitflow-activity") as executor,
+    ):
+        async with AptibleClient.from_env() as aptible:
+            secrets = SecretReader()
+            await _log_preflight(config, aptible, secrets)
+            worker = build_worker(
+                client,
+                config,
+                store=store,
+                aptible=aptible,
+                secrets=secrets,
+                task_queue=queue,
+                executor=executor,
+            )
+            async with worker:
+                log.info(
+                    "jitflow worker serving task queue %r on %s (namespace %r), config %s",
+                    queue,
+                    client.service_client.config.target_host,
+                    client.namespace,
+                    path,
+                )
+                if ready_file is not None:
+                    ready_file.write_text(str(os.getpid()))
+                try:
+                    await stop.wait()
+                finally:
+                    if ready_file is not None:
+                        ready_file.unlink(missing_ok=True)
+                log.info("stopping: waiting for running activities to finish")
+    for sig in stop_signals:
+        loop.remove_signal_handler(sig)
+
+
+async def _log_preflight(
+    config: JitflowConfig, aptible: AptibleClient, secrets: SecretReader
+) -> None:
+    """Check the bots and target roles once at start; problems are warnings, not a refusal to run
+    (Aptible may be briefly unreachable, and grants retry), but they are what to look at first."""
+    try:
+        problems = await online_preflight(config, aptible=aptible, secrets=secrets)
+    except Exception as error:  # never let a preflight bug keep the worker from serving
+        log.warning("preflight could not run: %s", error)
+        return
+    for problem in problems:
+        log.warning("preflight: %s", problem)
+    if not problems:
+        log.info("preflight: every bot logs in and every target role is ready")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(run_worker())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Who may approve, deny, cancel and revoke a request: pure rules over recorded permissions.
+
+The update validators of ``AccessRequest`` call these with data already in history (the resolved
+request and the recorded ``Permissions``), so a refusal needs no I/O and replays identically.
+Each function returns ``None`` when the action is allowed, otherwise the reason it is refused.
+"""
+
+from __future__ import annotations
+
+from activities.access_models import ResolvedRequest
+from jitflow.events import Permissions
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def may_decide(permissions: Permissions, email: str) -> bool:
+    """Whether ``email`` is covered by the flow's approve/deny permission (admins always are)."""
+    who = normalize_email(email)
+    role = permissions.role_of(who)
+    if role == "admin":
+        return True
+    if who in {normalize_email(approver) for approver in permissions.approvers}:
+        return True
+    levels = set(permissions.levels)
+    if "all_users" in levels:
+        return True
+    if role == "member":
+        return "member" in levels
+    return "guest" in levels
+
+
+def _guest_refusal(
+    permissions: Permissions, resolved: ResolvedRequest, email: str, action: str
+) -> str | None:
+    if permissions.role_of(normalize_email(email)) == "guest" and not (
+        resolved.allow_guest_interaction
+    ):
+        return (
+            f"{email} is a guest and flow {resolved.flow_name!r} does not allow guests to {action} "
+            "(params.allow_guest_interaction is false)"
+        )
+    return None
+
+
+def decision_refusal(
+    permissions: Permissions, resolved: ResolvedRequest, actor: str, action: str
+) -> str | None:
+    """Why ``actor`` may not ``approve`` or ``deny`` this request, or ``None``."""
+    if not actor.strip():
+        return f"{action} needs an approver email"
+    refusal = _guest_refusal(permissions, resolved, actor, action)
+    if refusal:
+        return refusal
+    if normalize_email(actor) == resolved.requester and not permissions.allow_self_approval:
+        return (
+            f"{actor} requested this access and may not {action} their own request "
+            "(allow_self_approval is false)"
+        )
+    if not may_decide(permissions, actor):
+        return (
+            f"{actor} is not an approver of flow {resolved.flow_name!r}"
+            f" (approvers: {describe_approvers(permissions)})"
+        )
+    return None
+
+
+def revoke_refusal(
+    permissions: Permissions, resolved: ResolvedRequest, actor: str, approver: str | None
+) -> str | None:
+    """Why ``actor`` may not revoke this grant, or ``None``: the requester or an approver may."""
+    if not resolved.allow_revoke:
+        return f"flow {resolved.flow_name!r} does not allow revoking (params.allow_revoke is false)"
+    if not actor.strip():
+        return "revoke needs the email of who revokes (by)"
+    refusal = _guest_refusal(permissions, resolved, actor, "revoke")
+    if refusal:
+        return refusal
+    who = normalize_email(actor)
+    if who == resolved.requester or (approver and who == normalize_email(approver)):
+        return None
+    if may_decide(permissions, actor):
+        return None
+    return f"{actor} may not revoke: only the requester or an approver may"
+
+
+def describe_approvers(permissions: Permissions) -> str:
+    """A short human text of who may decide, for refusal messages and the Web UI."""
+    parts = [f"users with role {level!r}" for level in permissions.levels]
+    parts += list(permissions.approvers)
+    if "users with role 'admin'" not in parts:
+        parts.append("admins")
+    return ", ".join(parts)

@@ -1,0 +1,260 @@
+"""``RoleMembership``: the one owner of an (organization, role, Aptible user) membership.
+
+Grants never touch Aptible directly: each takes a lease here (``add_lease``) and gives it back
+(``release_lease``), both reached with update-with-start from an activity. The owner makes sure
+the membership exists while at least one lease is live, removes it when the last one has ended
+or been released, and runs its own timer to each lease's end, so a grant whose ``AccessRequest``
+was terminated still ends on time. A membership that existed before jitflow first granted it is
+standing access: recorded, and never removed. All Aptible calls happen one at a time in the main
+loop, so two grants of one role never race. Its history is the membership's audit trail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.access_models import (
+        ADD_MEMBERSHIP_ACTIVITY,
+        MEMBERSHIP_WORKFLOW_TYPE,
+        REMOVE_MEMBERSHIP_ACTIVITY,
+        AddMembershipCall,
+        Lease,
+        LeaseGrant,
+        LeaseReleased,
+        LeaseRequest,
+        MembershipAdded,
+        MembershipRecord,
+        MembershipRemoved,
+        RemoveMembershipCall,
+        RoleMembershipInput,
+        RoleMembershipState,
+        TimelineEntry,
+    )
+
+#: Continue-as-new once the history holds this many events (or when the server suggests it).
+HISTORY_LIMIT = 2000
+#: Audit entries carried across continue-as-new (the full trail is in the earlier runs).
+AUDIT_CARRIED = 50
+
+_ADD_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+_REMOVE_RETRY = RetryPolicy(maximum_attempts=0, maximum_interval=timedelta(minutes=1))
+
+
+def _message(error: BaseException) -> str:
+    cause: BaseException | None = error
+    while isinstance(cause, ActivityError) and cause.cause is not None:
+        cause = cause.cause
+    return cause.message if isinstance(cause, ApplicationError) else str(cause)
+
+
+@workflow.defn(name=MEMBERSHIP_WORKFLOW_TYPE)
+class RoleMembershipWorkflow:
+    """Holds the leases of one membership and keeps Aptible in line with them."""
+
+    @workflow.init
+    def __init__(self, start: RoleMembershipInput) -> None:
+        self._key = start.key
+        self._leases: dict[str, Lease] = {lease.holder: lease for lease in start.leases}
+        self._membership = start.membership
+        self._audit = list(start.audit)
+        self._version = 0
+        self._applied = 0
+        self._removals = 0
+        self._rejections: dict[str, str] = {}
+
+    @workflow.run
+    async def run(self, start: RoleMembershipInput) -> RoleMembershipState:
+        while True:
+            await self._apply()
+            if not self._leases and self._version == self._applied:
+                await self._settle()
+                if not self._leases and self._version == self._applied:
+                    self._note("owner_finished", None, "no lease left")
+                    return self._snapshot()
+                continue
+            if self._should_continue_as_new():
+                await self._settle()
+                if self._version == self._applied:
+                    workflow.continue_as_new(
+                        RoleMembershipInput(
+                            key=self._key,
+                            leases=tuple(self._leases.values()),
+                            membership=self._membership,
+                            audit=tuple(self._audit[-AUDIT_CARRIED:]),
+                        )
+                    )
+                continue
+            await self._wait_for_change()
+
+    async def _settle(self) -> None:
+        """Wait until every update handler has answered, or a new update needs applying."""
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() or self._version != self._applied
+        )
+
+    async def _wait_for_change(self) -> None:
+        """Sleep until a lease changes or the earliest lease end comes."""
+        ends = [lease.ends_at for lease in self._leases.values() if lease.ends_at is not None]
+        timeout = None
+        summary = "until released"
+        if ends:
+            first = min(ends)
+            timeout = max(first - workflow.now(), timedelta(milliseconds=1))
+            summary = f"next lease ends at {first.isoformat(timespec='seconds')}"
+        workflow.set_current_details(self._details())
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(
+                lambda: self._version != self._applied, timeout=timeout, timeout_summary=summary
+            )
+
+    def _should_continue_as_new(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested() or info.get_current_history_length() > HISTORY_LIMIT
+        )
+
+    async def _apply(self) -> None:
+        """Bring Aptible in line with the live leases, one call at a time."""
+        version = self._version
+        now = workflow.now()
+        for holder, lease in list(self._leases.items()):
+            if lease.ends_at is not None and lease.ends_at <= now:
+                del self._leases[holder]
+                self._note("lease_ended", holder, f"ended at {lease.ends_at.isoformat()}")
+        if self._leases and self._membership is None:
+            await self._add()
+        elif not self._leases and self._membership is not None:
+            await self._remove()
+        self._applied = version
+
+    async def _add(self) -> None:
+        try:
+            added: MembershipAdded = await workflow.execute_activity(
+                ADD_MEMBERSHIP_ACTIVITY,
+                AddMembershipCall(key=self._key),
+                result_type=MembershipAdded,
+                start_to_close_timeout=timedelta(minutes=2),
+                schedule_to_close_timeout=timedelta(minutes=10),
+                retry_policy=_ADD_RETRY,
+                summary=f"Add user {self._key.user_id} to role {self._key.role_id}",
+            )
+        except ActivityError as error:
+            message = _message(error)
+            for holder in list(self._leases):
+                self._rejections[holder] = message
+                del self._leases[holder]
+            self._note("membership_add_failed", None, message)
+            return
+        self._membership = MembershipRecord(
+            membership_id=added.membership_id,
+            preexisting=added.preexisting,
+            created_at=workflow.now(),
+        )
+        if added.preexisting:
+            self._note(
+                "standing_access_found", None, "the user already held the role; never removed"
+            )
+        else:
+            self._note("membership_created", None, f"membership {added.membership_id}")
+
+    async def _remove(self) -> None:
+        membership = self._membership
+        assert membership is not None
+        if membership.preexisting:
+            self._note("standing_access_kept", None, "the membership predates jitflow: not removed")
+            self._membership = None
+            return
+        removed: MembershipRemoved = await workflow.execute_activity(
+            REMOVE_MEMBERSHIP_ACTIVITY,
+            RemoveMembershipCall(key=self._key, membership_id=membership.membership_id),
+            result_type=MembershipRemoved,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=_REMOVE_RETRY,
+            summary=f"Remove user {self._key.user_id} from role {self._key.role_id}",
+        )
+        self._membership = None
+        self._removals += 1
+        note = "already absent" if removed.already_absent else "removed"
+        if removed.left_organization:
+            note += "; it was the user's last role, so Aptible dropped them from the organization"
+        self._note("membership_removed", None, note)
+
+    # --- updates and query -------------------------------------------------------------------
+
+    @workflow.update
+    async def add_lease(self, request: LeaseRequest) -> LeaseGrant:
+        lease = request.lease
+        self._rejections.pop(lease.holder, None)
+        verb = "lease_extended" if lease.holder in self._leases else "lease_added"
+        self._leases[lease.holder] = lease
+        until = lease.ends_at.isoformat() if lease.ends_at else "released"
+        self._note(verb, lease.holder, f"until {until}")
+        self._version += 1
+        mine = self._version
+        await workflow.wait_condition(lambda: self._applied >= mine)
+        rejection = self._rejections.pop(lease.holder, None)
+        if rejection is not None:
+            raise ApplicationError(rejection, type="EscalationFailed", non_retryable=True)
+        membership = self._membership
+        return LeaseGrant(
+            membership_workflow_id=workflow.info().workflow_id,
+            membership_id=membership.membership_id if membership else None,
+            preexisting=membership.preexisting if membership else False,
+            ends_at=lease.ends_at,
+            active_leases=len(self._leases),
+        )
+
+    @add_lease.validator
+    def _validate_add_lease(self, request: LeaseRequest) -> None:
+        if request.key != self._key:
+            raise ValueError(f"lease for {request.key.workflow_id} sent to {self._key.workflow_id}")
+        if not request.lease.holder:
+            raise ValueError("a lease needs a holder")
+
+    @workflow.update
+    async def release_lease(self, holder: str) -> LeaseReleased:
+        held = self._leases.pop(holder, None) is not None
+        self._note("lease_released" if held else "release_of_unknown_lease", holder, None)
+        removals = self._removals
+        self._version += 1
+        mine = self._version
+        await workflow.wait_condition(lambda: self._applied >= mine)
+        return LeaseReleased(
+            membership_workflow_id=workflow.info().workflow_id,
+            released=held,
+            membership_removed=self._removals > removals,
+            remaining_leases=len(self._leases),
+        )
+
+    @workflow.query
+    def state(self) -> RoleMembershipState:
+        return self._snapshot()
+
+    def _snapshot(self) -> RoleMembershipState:
+        return RoleMembershipState(
+            key=self._key,
+            leases=tuple(self._leases.values()),
+            membership=self._membership,
+            audit=tuple(self._audit),
+        )
+
+    def _note(self, event: str, holder: str | None, message: str | None) -> None:
+        self._audit.append(
+            TimelineEntry(event=event, at=workflow.now(), actor=holder, message=message)
+        )
+
+    def _details(self) -> str:
+        key = self._key
+        lines = [f"Membership of Aptible user `{key.user_id}` in role `{key.role_id}`"]
+        if self._membership and self._membership.preexisting:
+            lines.append("Standing access (held before jitflow): never removed")
+        for lease in self._leases.values():
+            until = lease.ends_at.isoformat(timespec="seconds") if lease.ends_at else "released"
+            lines.append(f"Lease of `{lease.holder}` until {until}")
+        return "\n\n".join(lines)
