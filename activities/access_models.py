@@ -189,6 +189,9 @@ class Lease(_Model):
     ends_at: datetime | None = None
     """``None`` means until released (flows with ``schedule_deescalation = false``)."""
     granted_at: datetime | None = None
+    duration_seconds: int | None = None
+    """When set, the owner moves ``ends_at`` to this long after the membership is confirmed, so
+    a grant's length counts from escalation even when Aptible was slow or down for a while."""
 
 
 class LeaseRequest(_Model):
@@ -214,6 +217,8 @@ class LeaseGrant(_Model):
     preexisting: bool
     ends_at: datetime | None
     active_leases: int
+    confirmed_at: datetime | None = None
+    """When the owner knew the membership existed: the moment access was granted."""
 
 
 class LeaseReleased(_Model):

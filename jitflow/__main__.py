@@ -1,6 +1,6 @@
 """``python -m jitflow``: the same CLI as the ``jitflow`` console script."""
 
-from jitflow.cli.main import main
+from jitflow.cli.main import run
 
 if __name__ == "__main__":
-    main()
+    run()

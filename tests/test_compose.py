@@ -224,7 +224,7 @@ def test_dockerfile_installs_the_project_and_runs_the_worker() -> None:
     for module in pyproject["tool"]["setuptools"]["py-modules"]:
         assert f"{module}.py" in copied_names
     assert pyproject["project"]["readme"] in copied_names
-    assert pyproject["project"]["scripts"]["jitflow"] == "jitflow.cli.main:main"
+    assert pyproject["project"]["scripts"]["jitflow"] == "jitflow.cli.main:run"
 
 
 def test_dockerignore_keeps_local_state_out_of_the_image() -> None:

@@ -277,6 +277,7 @@ class AccessRequestWorkflow:
                     timeout_summary="request expires",
                 )
             except TimeoutError:
+                await self._hook("on_request_expire", resolved.requester)
                 self._record("request_expire", None, "no decision before the request timeout")
                 self._set_status("expired")
                 await self._hook("after_request_expire", resolved.requester)
@@ -342,7 +343,13 @@ class AccessRequestWorkflow:
             grant: LeaseGrant = await workflow.execute_activity(
                 ACQUIRE_LEASE_ACTIVITY,
                 LeaseRequest(
-                    key=key, lease=Lease(holder=state.workflow_id, ends_at=ends_at, granted_at=now)
+                    key=key,
+                    lease=Lease(
+                        holder=state.workflow_id,
+                        ends_at=ends_at,
+                        granted_at=now,
+                        duration_seconds=self._duration if ends_at is not None else None,
+                    ),
                 ),
                 result_type=LeaseGrant,
                 start_to_close_timeout=timedelta(minutes=2),
@@ -352,8 +359,9 @@ class AccessRequestWorkflow:
             )
         except ActivityError as error:
             raise _RunFailed(_failure_message(error)) from None
-        state.escalated_at = now
-        state.expires_at = ends_at
+        # The owner counted the duration from the moment the membership existed.
+        state.escalated_at = grant.confirmed_at or workflow.now()
+        state.expires_at = grant.ends_at
         state.preexisting = grant.preexisting
         state.membership_workflow_id = grant.membership_workflow_id
         self._step_outputs["escalate"] = {
@@ -450,10 +458,12 @@ class AccessRequestWorkflow:
     @cancel.validator
     def _validate_cancel(self, cancellation: Cancellation) -> None:
         self._check_open("cancel")
-        resolved = self._resolved()
-        if normalize_email(cancellation.by) != resolved.requester:
+        requester = normalize_email(self._state.input.requester)
+        if self._state.resolved is not None:
+            requester = self._state.resolved.requester
+        if normalize_email(cancellation.by) != requester:
             raise ValueError(
-                f"{cancellation.by} may not cancel: only the requester ({resolved.requester}) may"
+                f"{cancellation.by} may not cancel: only the requester ({requester}) may"
             )
 
     @workflow.update
@@ -489,21 +499,32 @@ class AccessRequestWorkflow:
             raise ValueError(
                 f"cannot {action}: the request is already decided ({state.status}{decided})"
             )
-        if not state.ready_for_decision:
-            raise ValueError(
-                f"cannot {action} yet: the request is still being set up (resolve, identity, "
-                "permissions); try again in a moment"
-            )
 
     def _check_decision(self, action: str, actor: str) -> None:
         self._check_open(action)
         state = self._state
+        if not actor.strip():
+            raise ValueError(f"{action} needs an approver email")
+        if not state.ready_for_decision:
+            # Who may decide is known once the request is set up (a moment after it starts);
+            # ``_decide`` waits for that and applies the same rules then.
+            return
         assert state.permissions is not None
         refusal = decision_refusal(state.permissions, self._resolved(), actor, action)
         if refusal:
             raise ValueError(refusal)
 
     async def _decide(self, kind: str, body: Decision | Cancellation) -> UpdateOutcome:
+        state = self._state
+        if not state.ready_for_decision:
+            # A decision that arrived while the request was being set up (for example a
+            # `temporal workflow update` pasted right after `start`) is judged once it is ready.
+            # Only this early one can be refused after acceptance, which history then records.
+            await workflow.wait_condition(lambda: state.ready_for_decision or state.final)
+            if isinstance(body, Decision) and state.permissions is not None:
+                refusal = decision_refusal(state.permissions, self._resolved(), body.approver, kind)
+                if refusal:
+                    raise ApplicationError(refusal, type="DecisionRefused", non_retryable=True)
         if self._queued is not None or self._state.status != "pending":
             # Two decisions accepted in one workflow task: the first one wins.
             return UpdateOutcome(

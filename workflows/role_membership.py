@@ -201,13 +201,23 @@ class RoleMembershipWorkflow:
         rejection = self._rejections.pop(lease.holder, None)
         if rejection is not None:
             raise ApplicationError(rejection, type="EscalationFailed", non_retryable=True)
+        held = self._leases.get(lease.holder, lease)
+        confirmed_at = workflow.now()
+        if lease.duration_seconds is not None and lease.holder in self._leases:
+            # The grant's length counts from now, when the membership is known to exist.
+            ends_at = confirmed_at + timedelta(seconds=lease.duration_seconds)
+            if held.ends_at is None or ends_at > held.ends_at:
+                held = held.model_copy(update={"ends_at": ends_at})
+                self._leases[lease.holder] = held
+                self._version += 1  # re-arm the owner timer for the new end
         membership = self._membership
         return LeaseGrant(
             membership_workflow_id=workflow.info().workflow_id,
             membership_id=membership.membership_id if membership else None,
             preexisting=membership.preexisting if membership else False,
-            ends_at=lease.ends_at,
+            ends_at=held.ends_at,
             active_leases=len(self._leases),
+            confirmed_at=confirmed_at,
         )
 
     @add_lease.validator

@@ -217,9 +217,10 @@ def _decision_command(name: str, equivalent: str) -> click.Command:
             outcome = await handle.execute_update(
                 update, Decision(approver=approver, message=message)
             )
-            if not (outcome.accepted and outcome.status == "approved"):
+            if not (outcome.accepted and name == "approve"):
                 return outcome, None
-            # Approval answers before Aptible is called; show the grant once it is in place.
+            # Show the grant once it is in place (the update answers "approved" when Aptible
+            # is slow and escalation is still going on).
             granted = await _wait_for_state(
                 client, workflow_id, lambda state: state.status != "approved"
             )

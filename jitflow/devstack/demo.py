@@ -52,7 +52,7 @@ In another terminal (from this folder), with jitflow's CLI:
 Or with the temporal CLI:
   .venv/bin/temporal workflow start --address {address} --type AccessRequest --task-queue jitflow --workflow-id demo-2 --input '{request_json}'
   .venv/bin/temporal workflow update execute --address {address} --workflow-id demo-2 --name approve --input '{{"approver": "bob@example.com"}}'
-  .venv/bin/temporal workflow list --address {address} --query "JitStatus='escalated'"
+  .venv/bin/temporal workflow list --address {address} --query "JitRequester='alice@example.com'"
   .venv/bin/temporal workflow update execute --address {address} --workflow-id demo-2 --name revoke --input '{{"by": "alice@example.com"}}'
   .venv/bin/temporal workflow query --address {address} --workflow-id demo-2 --type status
 

@@ -8,11 +8,13 @@ after Ctrl-C or SIGTERM.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -115,6 +117,7 @@ class Supervisor:
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, **service.env},
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         except FileNotFoundError as error:
             log.close()
@@ -158,6 +161,17 @@ class Supervisor:
                 _signal_group(process, signal.SIGKILL)
             log.close()
             self._progress(f"  stopped {service.name}")
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGTERM it if the supervisor dies, even by SIGKILL,
+    so a killed ``jitflow dev`` never leaves servers holding its ports."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:

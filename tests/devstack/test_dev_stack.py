@@ -15,6 +15,7 @@ import pytest
 from jitflow.devstack.stack import StackSettings
 from jitflow.devstack.supervisor import StackError, single_instance
 from jitflow.testing.ports import free_port
+from jitflow.testing.webui import find_chromium, render_text
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,6 +34,17 @@ def _dev_command(state_dir: Path, ports: dict[str, int], *extra: str) -> list[st
     for option, port in ports.items():
         argv += [option, str(port)]
     return argv
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    """Stop a ``jitflow dev`` the way Ctrl-C would, so that it stops its children too."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
 
 
 def _listening(port: int) -> bool:
@@ -75,7 +87,30 @@ def test_demo_grants_and_revokes_then_stops_everything(tmp_path: Path) -> None:
     assert (tmp_path / "state" / "aptible-state.json").exists()
 
 
-def test_sigterm_stops_the_running_stack_and_its_children(tmp_path: Path) -> None:
+def _printed_commands(printed: str, marker: str) -> list[str]:
+    """The copy-paste command lines of the block that follows ``marker``."""
+    block = printed.split(marker, 1)[1].split("\n\n", 1)[0]
+    return [line.strip() for line in block.splitlines() if line.strip()]
+
+
+def _run_printed(commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
+    """Run the lines as a person pasting them into another terminal would (in the repo folder)."""
+    results = []
+    env = dict(os.environ)
+    for command in commands:
+        if command.startswith("export "):
+            name, _, value = command.removeprefix("export ").partition("=")
+            env[name] = value
+            continue
+        result = subprocess.run(
+            ["bash", "-c", command], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, f"{command}\n{result.stdout}{result.stderr}"
+        results.append(result)
+    return results
+
+
+def test_printed_commands_work_as_pasted_and_sigterm_stops_everything(tmp_path: Path) -> None:
     ports = _ports()
     process = subprocess.Popen(
         _dev_command(tmp_path / "state", ports),
@@ -94,20 +129,72 @@ def test_sigterm_stops_the_running_stack_and_its_children(tmp_path: Path) -> Non
                 break
             assert time.monotonic() < deadline, "".join(seen)
         printed = "".join(seen)
-        assert "jitflow request --target admin_prod" in printed
-        assert "temporal workflow start" in printed
-        assert f"http://127.0.0.1:{ports['--ui-port']}/namespaces/default/workflows" in printed
+        ui = f"http://127.0.0.1:{ports['--ui-port']}"
+        assert f"{ui}/namespaces/default/workflows" in printed
         assert all(_listening(port) for port in ports.values())
+
+        # jitflow's CLI: request, approve (escalated), list --active, revoke, status.
+        request, approve, active, revoke, status = _run_printed(
+            _printed_commands(printed, "with jitflow's CLI:")
+        )
+        assert "status    pending" in request.stdout
+        assert "status    escalated" in approve.stdout
+        assert "demo-1" in active.stdout and "escalated" in active.stdout
+        assert "deescalated" in revoke.stdout
+        assert "status    deescalated" in status.stdout
+
+        # The temporal CLI: the same journey for a second request.
+        start, t_approve, t_list, t_revoke, t_query = _run_printed(
+            _printed_commands(printed, "Or with the temporal CLI:")
+        )
+        assert "demo-2" in start.stdout
+        assert "approved" in t_approve.stdout, t_approve.stdout
+        assert "demo-2" in t_list.stdout, t_list.stdout
+        assert "deescalated" in t_revoke.stdout
+        assert "deescalated" in t_query.stdout
+
+        # The Web UI at the printed address finds the request by its JitRequester.
+        chromium = find_chromium()
+        if chromium is not None:
+            query_url = printed.split("Watch them in the Web UI: ", 1)[1].split()[0]
+            text = render_text(query_url, wait_for="demo-1", timeout=30)
+            assert "demo-2" in text and "AccessRequest" in text
+        else:
+            print("no Chromium here: the Web UI part of this test did not run")
+
         process.send_signal(signal.SIGTERM)
         rest, _ = process.communicate(timeout=60)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        _stop(process)
     assert process.returncode == 0, rest
     assert "stopped temporal" in rest
     for port in ports.values():
         assert not _listening(port), f"port {port} still open after SIGTERM"
+
+
+def test_a_killed_supervisor_leaves_no_server_behind(tmp_path: Path) -> None:
+    ports = _ports()
+    process = subprocess.Popen(
+        _dev_command(tmp_path / "state", ports),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if "Ctrl-C stops everything" in line:
+                break
+        assert all(_listening(port) for port in ports.values())
+        process.kill()  # no chance to clean up: the children must go by themselves
+        process.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while any(_listening(port) for port in ports.values()):
+            assert time.monotonic() < deadline, "a server outlived its killed supervisor"
+            time.sleep(0.2)
+    finally:
+        _stop(process)
 
 
 def test_a_second_stack_in_the_same_folder_is_refused(tmp_path: Path) -> None:

@@ -1,0 +1,190 @@
+"""Issue 9's targets checked against one run, and the short table ``make bench`` prints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TOKEN_LIFETIME_S = 3600
+"""The lifetime the worker's Aptible client asks for (``AptibleClient(token_lifetime=3600)``)."""
+
+
+def _largest_revocation(document: dict[str, Any]) -> dict[str, Any] | None:
+    runs: list[dict[str, Any]] = document.get("revocation") or []
+    return max(runs, key=lambda run: run["grants"]) if runs else None
+
+
+def _target(name: str, wanted: str, value: float | int | None, met: bool | None) -> dict[str, Any]:
+    return {"name": name, "target": wanted, "value": value, "met": met}
+
+
+def evaluate_targets(document: dict[str, Any]) -> list[dict[str, Any]]:
+    targets: list[dict[str, Any]] = []
+    if "latency" in document:
+        p99 = document["latency"]["approve_to_escalated_ms"]["p99"]
+        met = None if p99 is None else p99 < 150
+        targets.append(_target("approve -> escalated p99 (ms)", "< 150", p99, met))
+    largest = _largest_revocation(document)
+    if largest is not None:
+        n = largest["grants"]
+        lag = largest["lag_ms"]
+        targets.append(
+            _target(
+                f"revocation lag p99 at {n} grants (ms)",
+                "< 1000",
+                lag["p99"],
+                None if lag["p99"] is None else lag["p99"] < 1000,
+            )
+        )
+        targets.append(
+            _target(
+                f"revocation lag max at {n} grants (ms)",
+                "< 2000",
+                lag["max"],
+                None if lag["max"] is None else lag["max"] < 2000,
+            )
+        )
+        never = sum(run["never_revoked"] for run in document["revocation"])
+        targets.append(
+            _target("grants not revoked within the grace (all runs)", "0", never, never == 0)
+        )
+        calls = largest["aptible_calls"]
+        targets.append(
+            _target(
+                "Aptible calls per escalation",
+                "<= 2",
+                calls["per_escalation"],
+                calls["per_escalation"] <= 2,
+            )
+        )
+        targets.append(
+            _target(
+                "Aptible calls per de-escalation",
+                "<= 1",
+                calls["per_deescalation"],
+                calls["per_deescalation"] <= 1,
+            )
+        )
+        rss = largest["worker_peak_rss_mb"]
+        targets.append(_target(f"worker peak RSS at {n} grants (MB)", "< 300", rss, rss < 300))
+    tokens = document.get("token_requests_whole_run", 0)
+    lifetimes = max(1, -(-int(document["wall_time_s"]) // TOKEN_LIFETIME_S))
+    targets.append(
+        _target(
+            "token requests per worker per token lifetime",
+            "1",
+            tokens / lifetimes,
+            1 <= tokens <= lifetimes,
+        )
+    )
+    ratio = document["ratios"].get("throughput_vs_floor")
+    if "throughput" in document:
+        targets.append(
+            _target(
+                "lifecycle throughput / floor",
+                ">= 0.5",
+                ratio,
+                None if ratio is None else ratio >= 0.5,
+            )
+        )
+    return targets
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 10 else f"{value:.0f}"
+    return str(value)
+
+
+def render_table(document: dict[str, Any]) -> str:
+    lines: list[str] = []
+    machine = document["machine"]
+    lines.append(
+        f"jitflow bench ({document['mode']}), {machine['cpus_usable']} CPUs, Python "
+        f"{machine['python']}, temporalio {machine['temporalio']}, "
+        f"load {machine['load_average_at_start']} -> {machine['load_average_at_end']}, "
+        f"{document['wall_time_s']:.0f} s"
+    )
+    lines.append("")
+    row = "{:<44} {:>9} {:>9} {:>9} {:>9}"
+    lines.append(row.format("figure", "p50", "p95/p99", "max", "floor p50"))
+    if "latency" in document:
+        jit = document["latency"]["approve_to_escalated_ms"]
+        floor = document["floor_latency"]["approve_to_granted_ms"]
+        lines.append(
+            row.format(
+                f"approve -> escalated ms (n={jit['n']})",
+                _fmt(jit["p50"]),
+                f"{_fmt(jit['p95'])}/{_fmt(jit['p99'])}",
+                _fmt(jit["max"]),
+                _fmt(floor["p50"]),
+            )
+        )
+    for run in document.get("revocation", []):
+        lag = run["lag_ms"]
+        lines.append(
+            row.format(
+                f"revocation lag ms, {run['grants']} grants",
+                _fmt(lag["p50"]),
+                f"-/{_fmt(lag['p99'])}",
+                _fmt(lag["max"]),
+                "",
+            )
+        )
+    lines.append("")
+    pair = "{:<44} {:>12} {:>12}"
+    lines.append(pair.format("", "jitflow", "floor"))
+    if "throughput" in document:
+        lines.append(
+            pair.format(
+                f"lifecycles/s at concurrency {document['throughput']['concurrency']}",
+                _fmt(document["throughput"]["per_s"]),
+                _fmt(document["floor_throughput"]["per_s"]),
+            )
+        )
+    for run in document.get("revocation", []):
+        calls = run["aptible_calls"]
+        lines.append(
+            pair.format(
+                f"{run['grants']} grants: expiry spread s", _fmt(run["expiry_spread_s"]), ""
+            )
+        )
+        lines.append(
+            pair.format(
+                f"{run['grants']} grants: unrevoked after grace / drain",
+                run["never_revoked"],
+                run.get("still_present_after_drain", "-"),
+            )
+        )
+        lines.append(
+            pair.format(
+                f"{run['grants']} grants: calls per esc. / de-esc.",
+                _fmt(calls["per_escalation"]),
+                _fmt(calls["per_deescalation"]),
+            )
+        )
+        lines.append(
+            pair.format(
+                f"{run['grants']} grants: worker peak RSS MB", run["worker_peak_rss_mb"], ""
+            )
+        )
+    lines.append(
+        pair.format("token requests (whole run)", document["token_requests_whole_run"], "")
+    )
+    ratios = document["ratios"]
+    lines.append(
+        pair.format(
+            "ratio to floor: throughput / latency p50",
+            _fmt(ratios.get("throughput_vs_floor")),
+            _fmt(ratios.get("latency_p50_vs_floor")),
+        )
+    )
+    lines.append("")
+    lines.append("targets (issue 9):")
+    for target in document["targets"]:
+        mark = {True: "ok  ", False: "MISS", None: "n/a "}[target["met"]]
+        lines.append(
+            f"  {mark} {target['name']}: {_fmt(target['value'])} (target {target['target']})"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,678 @@
+"""``make bench`` / ``make bench-quick``: measure jitflow against the floor on a local stack.
+
+Starts its own Temporal dev server, Aptible emulator, moto, jitflow worker and floor worker on
+free loopback ports, runs the phases below, writes the JSON (``bench/results.json`` by default)
+and prints a short table. ``bench/README.md`` explains each figure and its target.
+
+1. approve -> escalated latency (jitflow), then the same for the floor;
+2. lifecycle throughput at concurrency 50 (jitflow), then the floor;
+3. revocation lag for each ``--grants`` size (100 and 1000 by default), with the Aptible calls
+   per grant and the worker's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.metadata
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # `python bench/run.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from temporalio.client import Client
+
+from bench.fixtures import BenchFixtures, Pair, load_fixtures
+from bench.floor import FloorShape
+from bench.measure import (
+    BenchError,
+    Emulator,
+    FloorDriver,
+    Grant,
+    JitflowDriver,
+    MemorySampler,
+    counter_delta,
+    summary_ms,
+)
+from bench.report import evaluate_targets, render_table
+from bench.stack import REPO, RunningStack, bench_stack
+from jitflow.temporal import connect
+from jitflow.testing.binaries import temporal_cli
+
+ESCALATION_ROUTES = ("GET /roles/{role}/memberships", "POST /roles/{role}/memberships")
+TOKEN_ROUTE = "POST /tokens"
+DELETE_ROUTE = "DELETE /memberships/{membership}"
+PHASES = ("latency", "throughput", "revocation")
+
+
+@dataclass(frozen=True)
+class Options:
+    mode: str
+    latency_requests: int
+    latency_lanes: int
+    latency_duration: int
+    throughput_concurrency: int
+    throughput_duration: int
+    throughput_run: float
+    grants: tuple[int, ...]
+    setup_concurrency: int
+    grace: float
+    output: Path
+    phases: tuple[str, ...] = PHASES
+
+
+def echo(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Context:
+    options: Options
+    fixtures: BenchFixtures
+    stack: RunningStack
+    client: Client
+    emulator: Emulator
+    jitflow: JitflowDriver
+    worker_memory: MemorySampler
+    floor_memory: MemorySampler
+    floor_shape: FloorShape = field(default_factory=FloorShape)
+    setup_rate: float = 5.0
+    """Grants set up per second at ``setup_concurrency`` (measured, for aligning expiries)."""
+    setup_latency: float = 1.0
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+async def run_lanes(
+    lanes: int, items: Sequence[Pair], work: Callable[[Pair], Awaitable[None]]
+) -> None:
+    queue = list(reversed(items))
+
+    async def lane() -> None:
+        while queue:
+            await work(queue.pop())
+
+    await asyncio.gather(*(lane() for _ in range(min(lanes, len(items)))))
+
+
+async def drain(results: Sequence[Awaitable[Any]], timeout: float) -> int:
+    """Wait for the runs to end; how many did not within ``timeout``."""
+    if not results:
+        return 0
+    tasks = [asyncio.ensure_future(result) for result in results]
+    done, pending = await asyncio.wait(tasks, timeout=timeout)
+    for task in pending:
+        task.cancel()
+    failures = [task for task in done if task.exception() is not None]
+    for task in failures[:3]:
+        echo(f"    a run failed: {task.exception()!r}")
+    return len(pending) + len(failures)
+
+
+async def count_activities(ctx: Context, grant: Grant) -> dict[str, int]:
+    """Activities, updates and workflow tasks one jitflow grant cost (both workflows)."""
+    counts = {"activities": 0, "updates": 0, "workflow_tasks": 0, "events": 0}
+    state = await ctx.jitflow.status(grant)
+    handles = [grant.handle]
+    if state.membership_workflow_id:
+        handles.append(ctx.client.get_workflow_handle(state.membership_workflow_id))
+    for handle in handles:
+        history = await handle.fetch_history()
+        for event in history.events:
+            counts["events"] += 1
+            if event.HasField("activity_task_scheduled_event_attributes"):
+                counts["activities"] += 1
+            elif event.HasField("workflow_execution_update_accepted_event_attributes"):
+                counts["updates"] += 1
+            elif event.HasField("workflow_task_completed_event_attributes"):
+                counts["workflow_tasks"] += 1
+    return counts
+
+
+async def history_breakdown(ctx: Context, grants: Sequence[Grant]) -> dict[str, Any]:
+    """Where a grant's time goes, from the histories of sampled grants (both workflows): per
+    activity type, the wait in the task queue (scheduled -> started) and the run (started ->
+    completed); per workflow, the wait for a workflow task and its processing in the worker."""
+    waits: dict[str, list[float]] = {}
+    runs: dict[str, list[float]] = {}
+    task_wait: dict[str, list[float]] = {}
+    task_run: dict[str, list[float]] = {}
+    for grant in grants:
+        state = await ctx.jitflow.status(grant)
+        handles: list[tuple[str, Any]] = [("AccessRequest", grant.handle)]
+        if state.membership_workflow_id:
+            owner = ctx.client.get_workflow_handle(state.membership_workflow_id)
+            handles.append(("RoleMembership", owner))
+        for kind, handle in handles:
+            history = await handle.fetch_history()
+            scheduled: dict[int, tuple[str, float]] = {}
+            started: dict[int, float] = {}
+            task_scheduled: dict[int, float] = {}
+            task_started: dict[int, float] = {}
+            for event in history.events:
+                at = event.event_time.ToDatetime().timestamp()
+                if event.HasField("activity_task_scheduled_event_attributes"):
+                    name = event.activity_task_scheduled_event_attributes.activity_type.name
+                    scheduled[event.event_id] = (name, at)
+                elif event.HasField("activity_task_started_event_attributes"):
+                    sid = event.activity_task_started_event_attributes.scheduled_event_id
+                    started[sid] = at
+                    name, when = scheduled[sid]
+                    waits.setdefault(name, []).append(at - when)
+                elif event.HasField("activity_task_completed_event_attributes"):
+                    sid = event.activity_task_completed_event_attributes.scheduled_event_id
+                    name, _ = scheduled[sid]
+                    if sid in started:
+                        runs.setdefault(name, []).append(at - started[sid])
+                elif event.HasField("workflow_task_scheduled_event_attributes"):
+                    task_scheduled[event.event_id] = at
+                elif event.HasField("workflow_task_started_event_attributes"):
+                    sid = event.workflow_task_started_event_attributes.scheduled_event_id
+                    task_started[event.event_id] = at
+                    if sid in task_scheduled:
+                        task_wait.setdefault(kind, []).append(at - task_scheduled[sid])
+                elif event.HasField("workflow_task_completed_event_attributes"):
+                    sid = event.workflow_task_completed_event_attributes.started_event_id
+                    if sid in task_started:
+                        task_run.setdefault(kind, []).append(at - task_started[sid])
+
+    def p50(values: list[float]) -> float:
+        return round(sorted(values)[len(values) // 2] * 1000, 1)
+
+    return {
+        "sampled_grants": len(grants),
+        "activity_queue_wait_ms_p50": {name: p50(v) for name, v in sorted(waits.items())},
+        "activity_run_ms_p50": {name: p50(v) for name, v in sorted(runs.items())},
+        "workflow_task_queue_wait_ms_p50": {k: p50(v) for k, v in sorted(task_wait.items())},
+        "workflow_task_run_ms_p50": {k: p50(v) for k, v in sorted(task_run.items())},
+    }
+
+
+# --- phases -------------------------------------------------------------------------------------
+
+
+class CreationLog:
+    """Reads the emulator's state every ``period`` seconds and keeps each membership's creation
+    time, so that latency needs no tight polling (which would load the emulator under test)."""
+
+    def __init__(self, emulator: Emulator, period: float = 1.0) -> None:
+        self.emulator = emulator
+        self.period = period
+        self.seen: dict[tuple[str, str], set[float]] = {}
+
+    async def read(self) -> None:
+        for key, moments in (await self.emulator.created_at()).items():
+            self.seen.setdefault(key, set()).update(moments)
+
+    async def run(self) -> None:
+        while True:
+            await self.read()
+            await asyncio.sleep(self.period)
+
+    def created_after(self, pair: Pair, moment: float) -> float | None:
+        later = [m for m in self.seen.get((pair.role_id, pair.user_id), ()) if m >= moment]
+        return min(later) if later else None
+
+
+async def latency_jitflow(ctx: Context) -> dict[str, Any]:
+    """approve -> membership created, from the emulator's own ``created_at`` of the membership."""
+    options = ctx.options
+    pairs = ctx.fixtures.pairs[: options.latency_requests]
+    grants: list[Grant] = []
+    log = CreationLog(ctx.emulator)
+    reading = asyncio.create_task(log.run())
+
+    async def one(pair: Pair) -> None:
+        grant = await ctx.jitflow.start(pair, options.latency_duration, "latency")
+        grants.append(grant)
+        await ctx.jitflow.wait_ready(grant)
+        await ctx.jitflow.approve(grant)
+        await asyncio.sleep(0.15)  # keeps the lanes from outrunning the worker
+
+    started = time.time()
+    await run_lanes(options.latency_lanes, pairs, one)
+    elapsed = time.time() - started
+    await asyncio.sleep(1.5)
+    reading.cancel()
+    await asyncio.gather(reading, return_exceptions=True)
+    await log.read()
+    latencies: list[float] = []
+    after_answer: list[float] = []
+    answers: list[float] = []
+    setups: list[float] = []
+    missing = 0
+    for grant in grants:
+        created = log.created_after(grant.pair, grant.started)
+        if created is None:
+            missing += 1
+            continue
+        latencies.append(created - grant.approve_sent)
+        after_answer.append(created - grant.approved)
+        answers.append(grant.approved - grant.approve_sent)
+        setups.append(created - grant.started)
+    failed = await drain([ctx.jitflow.result(g) for g in grants], options.latency_duration + 60)
+    shape = await count_activities(ctx, grants[0])
+    breakdown = await history_breakdown(ctx, grants[:: max(1, len(grants) // 20)])
+    return {
+        "requests": len(grants),
+        "concurrency": options.latency_lanes,
+        "approve_to_escalated_ms": summary_ms(latencies),
+        "approve_answer_ms": summary_ms(answers),
+        "approve_answered_to_escalated_ms": summary_ms(after_answer),
+        "request_to_escalated_ms": summary_ms(setups),
+        "memberships_not_seen": missing,
+        "elapsed_s": round(elapsed, 1),
+        "runs_not_completed": failed,
+        "per_grant_history": shape,
+        "where_time_goes": breakdown,
+    }
+
+
+async def latency_floor(ctx: Context) -> dict[str, Any]:
+    """The same for the floor: approve -> its grant activity ran (the activity's own clock)."""
+    options = ctx.options
+    floor = FloorDriver(ctx.client, ctx.floor_shape)
+    pairs = ctx.fixtures.pairs[: options.latency_requests]
+    grants: list[Grant] = []
+    reads: list[asyncio.Task[float]] = []
+
+    async def one(pair: Pair) -> None:
+        grant = await floor.start(pair, options.latency_duration, "latency")
+        grants.append(grant)
+        await floor.wait_ready(grant)
+        await floor.approve(grant)
+        reads.append(asyncio.create_task(floor.granted_at(grant, first_poll=0.5)))
+        await asyncio.sleep(0.15)
+
+    await run_lanes(options.latency_lanes, pairs, one)
+    granted = await asyncio.gather(*reads)
+    latencies = [at - grant.approve_sent for at, grant in zip(granted, grants, strict=True)]
+    failed = await drain([floor.result(g) for g in grants], options.latency_duration + 60)
+    return {
+        "requests": len(latencies),
+        "concurrency": options.latency_lanes,
+        "approve_to_granted_ms": summary_ms(latencies),
+        "runs_not_completed": failed,
+    }
+
+
+async def throughput(ctx: Context, which: str) -> dict[str, Any]:
+    """Full lifecycles per second at ``throughput_concurrency``, each lane with its own pair,
+    in steady state: completions after the first wave (the first ``concurrency`` completions)
+    until the lanes stop starting new lifecycles, divided by that time."""
+    options = ctx.options
+    driver: JitflowDriver | FloorDriver = (
+        ctx.jitflow if which == "jitflow" else FloorDriver(ctx.client, ctx.floor_shape)
+    )
+    pairs = ctx.fixtures.pairs[: options.throughput_concurrency]
+    t0 = time.time()
+    stop_at = t0 + options.throughput_run
+    completions: list[float] = []
+    errors: list[str] = []
+
+    async def lane(pair: Pair) -> None:
+        while time.time() < stop_at:
+            try:
+                grant = await driver.start(pair, options.throughput_duration, "throughput")
+                await driver.wait_ready(grant)
+                await driver.approve(grant)
+                result = await driver.result(grant)
+            except Exception as error:
+                errors.append(repr(error))
+                await asyncio.sleep(0.5)
+                continue
+            if isinstance(result, int) or result.status == "deescalated":
+                completions.append(time.time())
+            else:
+                errors.append(f"{grant.handle.id} ended {result.status}: {result.error}")
+
+    await asyncio.gather(*(lane(pair) for pair in pairs))
+    ordered = sorted(completions)
+    per_s = len(ordered) / max(ordered[-1] - t0, 0.001) if ordered else 0.0
+    wave = ordered[len(pairs) - 1] if len(ordered) >= len(pairs) else None
+    steady: float | None = None
+    if wave is not None and wave < stop_at - 1:
+        steady = len([t for t in ordered if wave < t <= stop_at]) / (stop_at - wave)
+    return {
+        "concurrency": len(pairs),
+        "duration_s": options.throughput_duration,
+        "run_s": options.throughput_run,
+        "first_wave_s": round(wave - t0, 1) if wave else None,
+        "completed": len(completions),
+        "per_s": round(per_s, 2),
+        "per_s_method": "all lifecycles / (last completion - first start)",
+        "steady_per_s": None if steady is None else round(steady, 2),
+        "errors": len(errors),
+        "first_errors": errors[:3],
+    }
+
+
+class RevocationWatcher:
+    """Polls the emulator for the roles of registered grants; notes when each membership is gone.
+
+    Slow polls (0.5 s) while no grant is near its end; fast ones (50 ms pause between rounds of
+    one request per role) from 1.5 s before the earliest outstanding expiry. A removal is noted
+    at the end of the first round that no longer sees it (resolution: one round).
+    """
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.outstanding: dict[tuple[str, str], Grant] = {}
+        self.fast_rounds: list[float] = []
+        self.errors: list[str] = []
+
+    def register(self, grant: Grant) -> None:
+        self.outstanding[(grant.pair.role_id, grant.pair.user_id)] = grant
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not (stop.is_set() and not self.outstanding):
+            if stop.is_set() and not self.outstanding:
+                return
+            now = time.time()
+            expiries = [g.expires_at for g in self.outstanding.values() if g.expires_at]
+            fast = bool(expiries) and min(expiries) - now < 1.5
+            roles = sorted({role for role, _ in self.outstanding})
+            if roles:
+                began = time.time()
+                try:
+                    answers = await asyncio.gather(*(self.emulator.members(r) for r in roles))
+                except Exception as error:
+                    self.errors.append(repr(error))
+                    await asyncio.sleep(0.1)
+                    continue
+                seen = time.time()
+                if fast:
+                    self.fast_rounds.append(seen - began)
+                members = dict(zip(roles, answers, strict=True))
+                for key, grant in list(self.outstanding.items()):
+                    if key[0] in members and key[1] not in members[key[0]]:
+                        grant.gone_at = seen
+                        del self.outstanding[key]
+            await asyncio.sleep(0.05 if fast else 0.5)
+
+
+async def revocation(ctx: Context, count: int) -> dict[str, Any]:
+    """``count`` grants set up at ``setup_concurrency``, durations chosen so that all expire
+    within a few seconds of a common moment; then the time from each expiry to removal."""
+    options = ctx.options
+    fixtures = ctx.fixtures
+    if count > len(fixtures.pairs):
+        raise BenchError(f"--grants {count}: the bench state has {len(fixtures.pairs)} pairs")
+    pairs = fixtures.pairs[:count]
+    before = await ctx.emulator.counters()
+    ctx.worker_memory.reset_peak()
+    setup_window = count / ctx.setup_rate * 1.3 + 5.0
+    target = time.time() + setup_window
+    estimate = [options.setup_concurrency / ctx.setup_rate]  # Little's law
+    grants: list[Grant] = []
+    errors: list[str] = []
+    watcher = RevocationWatcher(ctx.emulator)
+    stop = asyncio.Event()
+    watching = asyncio.create_task(watcher.run(stop))
+    started = time.time()
+
+    async def one(pair: Pair) -> None:
+        wanted = target - time.time() - estimate[0]
+        duration = fixtures.duration_at_least(max(1.0, wanted))
+        try:
+            grant = await ctx.jitflow.start(pair, duration, f"revocation-{count}")
+            await ctx.jitflow.wait_ready(grant)
+            await ctx.jitflow.approve(grant)
+            await ctx.jitflow.wait_escalated(grant)
+        except BenchError as error:
+            errors.append(str(error))
+            return
+        grant.extra["duration"] = duration
+        estimate[0] = 0.8 * estimate[0] + 0.2 * (time.time() - grant.started)
+        grants.append(grant)
+        watcher.register(grant)
+
+    await run_lanes(options.setup_concurrency, pairs, one)
+    setup_elapsed = time.time() - started
+    escalated = await ctx.emulator.counters()
+    expiries = [g.expires_at for g in grants if g.expires_at is not None]
+    deadline = (max(expiries) if expiries else time.time()) + options.grace
+    stop.set()
+    while watcher.outstanding and time.time() < deadline:
+        await asyncio.sleep(0.1)
+    watching.cancel()
+    (crash,) = await asyncio.gather(watching, return_exceptions=True)
+    if isinstance(crash, BaseException) and not isinstance(crash, asyncio.CancelledError):
+        watcher.errors.append(f"watcher crashed: {crash!r}")
+    never = len(watcher.outstanding)
+    peak_kb = max(ctx.worker_memory.peak_kb, ctx.worker_memory.hwm_kb() or 0)
+    not_done = await drain([ctx.jitflow.result(g) for g in grants], 60.0)
+    after = await ctx.emulator.counters()
+    still_present = 0
+    for role in {g.pair.role_id for g in grants}:
+        members = await ctx.emulator.members(role)
+        still_present += sum(
+            1 for g in grants if g.pair.role_id == role and g.pair.user_id in members
+        )
+    lags = [g.gone_at - g.expires_at for g in grants if g.gone_at and g.expires_at]
+    late = [g for g in grants if g.expires_at and g.expires_at < target - 2]
+    ctx.setup_rate = max(1.0, len(grants) / max(setup_elapsed, 0.001))
+    phase_calls = counter_delta(after, before)
+    calls = {key: value for key, value in phase_calls.items() if key != TOKEN_ROUTE}
+    escalation_calls = sum(calls.get(route, 0) for route in ESCALATION_ROUTES)
+    deescalation_calls = sum(v for k, v in calls.items() if k not in ESCALATION_ROUTES)
+    n = max(len(grants), 1)
+    deletes = max(calls.get(DELETE_ROUTE, 0), 1)
+    return {
+        "grants": count,
+        "escalated": len(grants),
+        "setup_errors": len(errors),
+        "first_setup_errors": errors[:3],
+        "setup_s": round(setup_elapsed, 1),
+        "setup_per_s": round(ctx.setup_rate, 2),
+        "expiry_spread_s": round(max(expiries) - min(expiries), 2) if expiries else None,
+        "expired_before_aimed_moment": len(late),
+        "lag_ms": summary_ms(lags),
+        "never_revoked": never,
+        "still_present_after_drain": still_present,
+        "grace_s": options.grace,
+        "poll_round_ms": summary_ms(watcher.fast_rounds),
+        "poll_errors": watcher.errors[:5],
+        "runs_not_completed": not_done,
+        "aptible_calls": {
+            "by_route": phase_calls,
+            "during_setup": counter_delta(escalated, before),
+            "per_escalation": round(escalation_calls / n, 3),
+            "per_deescalation": round(deescalation_calls / deletes, 3),
+            "deescalations": calls.get(DELETE_ROUTE, 0),
+            "token_requests": phase_calls.get(TOKEN_ROUTE, 0),
+        },
+        "worker_peak_rss_mb": round(peak_kb / 1024, 1),
+        "worker_peak_rss_source": "max(sampled VmRSS every 0.25 s, VmHWM after clear_refs)"
+        if ctx.worker_memory.hwm_resettable
+        else "max(sampled VmRSS every 0.25 s, VmHWM since start)",
+    }
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+def machine_facts() -> dict[str, Any]:
+    try:
+        cli = subprocess.run(
+            [str(temporal_cli()), "--version"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    except Exception as error:
+        cli = f"unknown ({error})"
+    meminfo = Path("/proc/meminfo").read_text().splitlines()[0].split()
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)),
+        "cpu_model": next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        ),
+        "memory_mb": int(meminfo[1]) // 1024,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "temporalio": importlib.metadata.version("temporalio"),
+        "temporal_cli": cli,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+async def measure(options: Options, fixtures: BenchFixtures, stack: RunningStack) -> dict[str, Any]:
+    client = await connect(stack.settings.temporal_address, "default")
+    emulator = Emulator(stack.emulator_admin_url)
+    worker_memory = MemorySampler(stack.worker_pid)
+    floor_memory = MemorySampler(stack.floor_worker_pid)
+    worker_memory.start()
+    floor_memory.start()
+    ctx = Context(
+        options,
+        fixtures,
+        stack,
+        client,
+        emulator,
+        JitflowDriver(client),
+        worker_memory,
+        floor_memory,
+    )
+    results: dict[str, Any] = {}
+    start_counters = await emulator.counters()
+    try:
+        if "latency" in options.phases:
+            lanes = options.latency_lanes
+            echo(f"latency: {options.latency_requests} requests, {lanes} at a time")
+            results["latency"] = await latency_jitflow(ctx)
+            history = results["latency"]["per_grant_history"]
+            ctx.floor_shape = FloorShape.with_total(history["activities"])
+            latency = results["latency"]["request_to_escalated_ms"]
+            ctx.setup_latency = (latency["p50"] or 1000) / 1000
+            echo(f"floor latency ({ctx.floor_shape.total} no-op activities)")
+            results["floor_latency"] = await latency_floor(ctx)
+        if "throughput" in options.phases:
+            echo(f"throughput: concurrency {options.throughput_concurrency}")
+            results["throughput"] = await throughput(ctx, "jitflow")
+            echo("floor throughput")
+            results["floor_throughput"] = await throughput(ctx, "floor")
+        results["revocation"] = []
+        for count in options.grants if "revocation" in options.phases else ():
+            echo(f"revocation: {count} grants")
+            results["revocation"].append(await revocation(ctx, count))
+        end_counters = await emulator.counters()
+        results["aptible_calls_whole_run"] = counter_delta(end_counters, start_counters)
+        # Absolute: the emulator started with this run, and the worker logs in at start-up,
+        # before the first measurement.
+        results["token_requests_whole_run"] = end_counters.get(TOKEN_ROUTE, 0)
+        results["floor_worker_peak_rss_mb"] = round(floor_memory.peak_kb / 1024, 1)
+    finally:
+        await worker_memory.stop()
+        await floor_memory.stop()
+        await emulator.aclose()
+    return results
+
+
+def ratios(results: dict[str, Any]) -> dict[str, float | None]:
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return round(a / b, 3) if a is not None and b else None
+
+    out: dict[str, float | None] = {}
+    if "throughput" in results:
+        out["throughput_vs_floor"] = ratio(
+            results["throughput"]["per_s"], results["floor_throughput"]["per_s"]
+        )
+    if "latency" in results:
+        jit = results["latency"]["approve_to_escalated_ms"]
+        floor = results["floor_latency"]["approve_to_granted_ms"]
+        out["latency_p50_vs_floor"] = ratio(jit["p50"], floor["p50"])
+        out["latency_p99_vs_floor"] = ratio(jit["p99"], floor["p99"])
+    return out
+
+
+def parse_options(argv: Sequence[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="the smaller run of make bench-quick")
+    parser.add_argument(
+        "--grants",
+        help="comma-separated numbers of concurrent grants for the revocation runs "
+        "(default 100,1000; quick: 50)",
+    )
+    parser.add_argument("--latency-requests", type=int)
+    parser.add_argument("--output", type=Path, help="JSON file (default bench/results.json)")
+    parser.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        help="comma-separated subset of latency,throughput,revocation (for development; a "
+        "partial run checks only the targets it measured)",
+    )
+    args = parser.parse_args(argv)
+    quick = bool(args.quick)
+    grants = args.grants or ("50" if quick else "100,1000")
+    default_output = "results-quick.json" if quick else "results.json"
+    return Options(
+        mode="quick" if quick else "full",
+        latency_requests=args.latency_requests or (30 if quick else 200),
+        latency_lanes=4,
+        latency_duration=5,
+        throughput_concurrency=50,
+        throughput_duration=2,
+        throughput_run=10.0 if quick else 30.0,
+        grants=tuple(int(part) for part in grants.split(",") if part.strip()),
+        setup_concurrency=50,
+        grace=15.0 if quick else 60.0,
+        output=args.output or REPO / "bench" / default_output,
+        phases=tuple(part.strip() for part in args.phases.split(",") if part.strip()),
+    )
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # unwinds through bench_stack, which stops every service
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_options(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    os.chdir(REPO)
+    began = time.time()
+    fixtures = load_fixtures()
+    facts = machine_facts()
+    echo(f"jitflow bench ({options.mode}): starting the local stack")
+    with bench_stack(fixtures, echo=lambda line: echo(line)) as stack:
+        results = asyncio.run(measure(options, fixtures, stack))
+    facts["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    document: dict[str, Any] = {
+        "mode": options.mode,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "wall_time_s": round(time.time() - began, 1),
+        "machine": facts,
+        "options": {
+            key: (str(value) if isinstance(value, Path) else value)
+            for key, value in options.__dict__.items()
+        },
+        "emulator": {"per_page": 1000, "persisted": False},
+        **results,
+        "ratios": ratios(results),
+    }
+    document["targets"] = evaluate_targets(document)
+    options.output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(render_table(document))
+    print(
+        f"\nwrote {options.output.relative_to(REPO) if options.output.is_relative_to(REPO) else options.output}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
