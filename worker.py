@@ -13,7 +13,7 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -36,12 +36,14 @@ from jitflow.config.loader import load_config
 from jitflow.config.models import JitflowConfig
 from jitflow.identity import IdentityStore
 from jitflow.temporal import connect, ensure_search_attributes
+from reducers.runtime import ImplementationCache
 from workflows.access_request import AccessRequestWorkflow
 from workflows.role_membership import RoleMembershipWorkflow
 
 log = logging.getLogger("jitflow.worker")
 
 CONFIG_ENV = "JITFLOW_CONFIG"
+EVICTION_CHECK_ENV = "JITFLOW_EVICTION_CHECK"
 TASK_QUEUE_ENV = "JITFLOW_TASK_QUEUE"
 DEFAULT_CONFIG_PATH = "examples/aptible"
 #: How long running activities may take to finish after SIGTERM.
@@ -50,6 +52,14 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=30)
 
 class WorkerConfigError(RuntimeError):
     """The worker cannot start with this configuration; the message lists every problem."""
+
+
+def eviction_check_enabled(environ: Mapping[str, str] | None = None) -> bool:
+    """``JITFLOW_EVICTION_CHECK`` (default on): after removing a membership, list the
+    organization's users to report when that was the user's last role and Aptible dropped them
+    from the organization. ``off`` saves that call (de-escalation is then one DELETE)."""
+    value = (environ if environ is not None else os.environ).get(EVICTION_CHECK_ENV, "on")
+    return value.strip().lower() not in {"off", "0", "false", "no"}
 
 
 def load_worker_config(path: str | os.PathLike[str]) -> JitflowConfig:
@@ -83,7 +93,10 @@ def build_worker(
 ) -> Worker:
     """One worker serving both workflows and every activity they call on ``task_queue``."""
     bot = BotCredentials(secrets, config)
-    reducers = ReducerActivities(config, roles_provider=lambda: dict(store.user_roles()))
+    implementations = ImplementationCache()
+    reducers = ReducerActivities(
+        config, roles_provider=lambda: dict(store.user_roles()), cache=implementations
+    )
 
     async def discover(call: UserDiscoveryCall) -> str | None:
         if call.integration is None:
@@ -98,8 +111,10 @@ def build_worker(
     identity = IdentityActivities(
         store, get_identity=reducers.get_identity_for_call, discover_user=discover
     )
-    access = AccessActivities(config)
-    membership = MembershipActivities(aptible, bot, client, task_queue)
+    access = AccessActivities(config, implementations)
+    membership = MembershipActivities(
+        aptible, bot, client, task_queue, check_eviction=eviction_check_enabled()
+    )
     return Worker(
         client,
         task_queue=task_queue,

@@ -22,7 +22,7 @@ from jitflow.config.durations import format_duration, parse_duration
 from jitflow.config.lookup import find_target, flow_targets
 from jitflow.config.models import Flow, JitflowConfig
 from jitflow.events import TargetData
-from reducers.runtime import hook_options
+from reducers.runtime import ImplementationCache, ImplementationError, hook_options
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
@@ -149,15 +149,34 @@ def resolve_request(config: JitflowConfig, request: AccessRequestInput) -> Resol
 
 
 class AccessActivities:
-    """The activities that read the configuration for the access workflow."""
+    """The activities that read the configuration for the access workflow.
 
-    def __init__(self, config: JitflowConfig) -> None:
+    ``implementations`` is the worker's cache of loaded reducer modules (shared with the reducer
+    activities), used to record which handlers a flow defines.
+    """
+
+    def __init__(
+        self, config: JitflowConfig, implementations: ImplementationCache | None = None
+    ) -> None:
         self._config = config
+        self._implementations = implementations or ImplementationCache()
 
     @activity.defn(name=RESOLVE_REQUEST_ACTIVITY)
     def resolve_access_request(self, request: AccessRequestInput) -> ResolvedRequest:
         """Resolve flow, target, strategy, integration and duration; refusals are final."""
         try:
-            return resolve_request(self._config, request)
+            resolved = resolve_request(self._config, request)
         except RequestRefused as refused:
             raise _refuse(str(refused)) from None
+        flow = self._config.flows[resolved.flow_key]
+        if flow.implementation is None:
+            return resolved.model_copy(update={"handlers": ()})
+        try:
+            loaded = self._implementations.get(flow.implementation, flow)
+        except ImplementationError as error:
+            raise ApplicationError(
+                f"flow {flow.name!r}: its reducers do not load: {error}",
+                type="ReducerConfigurationError",
+                non_retryable=True,
+            ) from None
+        return resolved.model_copy(update={"handlers": tuple(sorted(loaded.handlers))})

@@ -86,6 +86,10 @@ class ResolvedRequest(_Model):
     include_decision_message: bool
     hook_timeout_seconds: int = 30
     hook_max_attempts: int = 3
+    handlers: tuple[str, ...] | None = None
+    """The reducers and hooks the flow's module defined when the request was made (empty for a
+    flow without one). The workflow runs no activity for a hook that is absent, which is Sym's
+    default behaviour anyway. ``None`` (histories from before this field) means call them all."""
     fields: dict[str, Any] = Field(default_factory=dict)
     """Prompt field values as reducers see them: ``reason``, ``duration``, ``target_id``."""
 

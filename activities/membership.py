@@ -66,11 +66,14 @@ class MembershipActivities:
         credentials: BotCredentials,
         client: Client,
         task_queue: str = DEFAULT_TASK_QUEUE,
+        *,
+        check_eviction: bool = True,
     ) -> None:
         self._aptible = aptible
         self._credentials = credentials
         self._client = client
         self._task_queue = task_queue
+        self._check_eviction = check_eviction
 
     @activity.defn(name=ADD_MEMBERSHIP_ACTIVITY)
     async def add_aptible_membership(self, call: AddMembershipCall) -> MembershipAdded:
@@ -108,7 +111,9 @@ class MembershipActivities:
                 key.user_id,
                 call.membership_id,
                 org_id=key.org_id,
-                check_organization=True,
+                # One more list call per removal, to say when Aptible dropped the user from the
+                # organization because this was their last role there.
+                check_organization=self._check_eviction,
             )
         except Exception as error:
             raise as_temporal_failure(error) from None

@@ -25,6 +25,7 @@ from temporalio.exceptions import ApplicationError
 from jitflow.config.models import JitflowConfig
 from jitflow.events import EventData, HookCall, HookOutcome, Permissions, PermissionsCall, UserData
 from reducers.runtime import (
+    ImplementationCache,
     ImplementationError,
     ReducerFailed,
     ReducerRunner,
@@ -71,8 +72,13 @@ class ReducerActivities:
     activity, so role changes apply to the next step.
     """
 
-    def __init__(self, config: JitflowConfig, roles_provider: RolesProvider) -> None:
-        self.runner = ReducerRunner(config, roles_provider)
+    def __init__(
+        self,
+        config: JitflowConfig,
+        roles_provider: RolesProvider,
+        cache: ImplementationCache | None = None,
+    ) -> None:
+        self.runner = ReducerRunner(config, roles_provider, cache)
 
     @activity.defn(name="reducer_run_hook")
     def run_hook(self, call: HookCall) -> HookOutcome:

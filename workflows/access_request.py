@@ -238,6 +238,8 @@ class AccessRequestWorkflow:
     async def _hook(self, hook: str, actor: str) -> HookOutcome:
         """Run a flow hook; a failing ``on_*`` hook fails the run, an ``after_*`` one is noted."""
         resolved = self._resolved()
+        if resolved.handlers is not None and hook not in resolved.handlers:
+            return HookOutcome(called=False)  # the flow has no such hook: nothing to run
         event_name = hook.split("_", 1)[1]
         call = HookCall(flow=resolved.flow_key, hook=hook, event=self._event(event_name, actor))
         try:

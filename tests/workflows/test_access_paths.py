@@ -343,3 +343,34 @@ async def test_unknown_input_key_is_refused(stack: Stack) -> None:
         await handle.result()
     assert "unknown input keys ['colour']" in str(failed.value.cause)
     await keep_history(handle, "unknown_input_key_is_refused")
+
+
+async def _activity_types(handle: WorkflowHandle[Any, AccessState]) -> list[str]:
+    """Activity types scheduled by the run, in order."""
+    names = []
+    async for event in handle.fetch_history_events():
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            names.append(event.activity_task_scheduled_event_attributes.activity_type.name)
+    return names
+
+
+async def test_only_the_hooks_a_flow_defines_cost_an_activity(stack: Stack) -> None:
+    # "plain" has no implementation: jitflow's defaults, so no hook activity at all.
+    plain = await stack.start(target="admin_ro", duration=5)
+    await wait_for(plain, ready)
+    await plain.execute_update(AccessRequestWorkflow.approve, Decision(approver="dave@example.com"))
+    assert (await plain.result()).status == "deescalated"
+    assert (await status(plain)).resolved.handlers == ()  # type: ignore[union-attr]
+    assert "reducer_run_hook" not in await _activity_types(plain)
+
+    # The example module defines on_request and after_escalate (and get_permissions): exactly
+    # those two hooks run, each once.
+    example = await stack.start(
+        flow="aptible_access", target="admin_ro", requester="carol@example.com", duration="30s"
+    )
+    final = await example.result()  # carol is on call: auto-approved by on_request
+    assert final.status == "deescalated"
+    assert final.resolved is not None and final.resolved.handlers is not None
+    assert {"on_request", "after_escalate", "get_permissions"} <= set(final.resolved.handlers)
+    hooks = [name for name in await _activity_types(example) if name == "reducer_run_hook"]
+    assert len(hooks) == 2
