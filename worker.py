@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.access import AccessActivities
@@ -156,9 +157,19 @@ async def run_worker(
     for warning in config.warnings:
         log.warning("configuration: %s", warning)
     client = await connect(address, namespace)
-    created = await ensure_search_attributes(client)
-    if created:
-        log.info("created search attributes %s", ", ".join(created))
+    try:
+        created = await ensure_search_attributes(client)
+    except RPCError as error:
+        # Temporal Cloud and locked-down namespaces do not let workers manage attributes; an
+        # operator creates them once (see README), and the worker serves regardless.
+        log.warning(
+            "could not check or create the Jit* search attributes (%s); create them with "
+            "`temporal operator search-attribute create` or `tcld` if they are missing",
+            error.message,
+        )
+    else:
+        if created:
+            log.info("created search attributes %s", ", ".join(created))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in stop_signals:

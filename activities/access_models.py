@@ -131,7 +131,7 @@ class AccessState(BaseModel):
     input: AccessRequestInput
     status: AccessStatus = "pending"
     ready_for_decision: bool = False
-    """True once permissions are recorded: ``approve``/``deny``/``cancel`` are refused before."""
+    """True once permissions are recorded. A decision sent earlier is accepted and judged then."""
     resolved: ResolvedRequest | None = None
     aptible_user_id: str | None = None
     permissions: Permissions | None = None

@@ -171,6 +171,12 @@ class AccessRequestWorkflow:
         elif not await self._await_decision(resolved):
             return
 
+        outcome = await self._hook("on_escalate", self._state.approver or resolved.requester)
+        if outcome.action == "deescalate":
+            # Sym lets on_escalate turn the grant into a de-escalation: nothing is granted.
+            self._record("deescalate", "hook:on_escalate", outcome.message)
+            self._set_status("deescalated")
+            return
         await self._escalate(resolved)
         await self._hold(resolved)
 
@@ -256,10 +262,12 @@ class AccessRequestWorkflow:
             )
         except ActivityError as error:
             message = f"{hook}: {_failure_message(error)}"
-            if hook.startswith("on_"):
+            if hook.startswith("on_") and hook != "on_deescalate":
                 raise _RunFailed(message) from None
             self._state.hook_errors.append(message)
             return HookOutcome(called=True)
+        if hook.startswith("after_") and outcome.message:
+            self._record(hook, None, outcome.message)  # what the hook returned, for the audit
         return outcome
 
     async def _await_decision(self, resolved: ResolvedRequest) -> bool:
@@ -397,6 +405,10 @@ class AccessRequestWorkflow:
         """Release the lease (retried without limit), then ``after_deescalate``."""
         state = self._state
         workflow.set_current_details(self._details("removing access"))
+        if state.escalated_at is not None:
+            # Before the removal, as in Sym; it cannot stop it, and a failure is only noted.
+            who = self._revocation.by if self._revocation else self._resolved().requester
+            await self._hook("on_deescalate", who)
         await workflow.execute_activity(
             RELEASE_LEASE_ACTIVITY,
             LeaseRelease(

@@ -34,7 +34,7 @@ def emulator() -> None:
 
 @emulator.command("aptible")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--port", default=8780, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
     "--state",
     "state_file",

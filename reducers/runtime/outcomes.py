@@ -79,11 +79,19 @@ def hook_outcome(hook: str, when: str, event: EventData, returned: Any) -> HookO
     return HookOutcome(
         called=True,
         action=cast(HookAction, returned.step),
-        message=returned.message,
+        # Sym's factories take ``message`` only on ignore; elsewhere a ``message=`` or
+        # ``reason=`` keyword lands in the fields, and is what the decision should say.
+        message=returned.message
+        or _text(returned.fields.get("message"))
+        or _text(returned.fields.get("reason")),
         fields=jsonable(returned.fields),
         duration=returned.duration,
         returned=short_text(str(returned)),
     )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
 
 
 def _check_forward(hook: str, event: EventData, request: EventRequest) -> None:

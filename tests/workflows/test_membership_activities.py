@@ -27,6 +27,7 @@ KEY = MembershipKey(
 )
 
 
+@pytest.mark.asyncio(loop_scope="session")
 @pytest.mark.parametrize(("check", "calls"), [(False, 1), (True, 2)])
 async def test_deescalation_costs_one_delete_plus_the_optional_eviction_check(
     emulator: RunningAptibleEmulator,
