@@ -49,6 +49,8 @@ TASK_QUEUE_ENV = "JITFLOW_TASK_QUEUE"
 DEFAULT_CONFIG_PATH = "examples/aptible"
 #: How long running activities may take to finish after SIGTERM.
 GRACEFUL_SHUTDOWN = timedelta(seconds=30)
+#: Threads for the sync activities (reducers, identity store, configuration).
+ACTIVITY_THREADS = 100
 
 
 class WorkerConfigError(RuntimeError):
@@ -132,6 +134,7 @@ def build_worker(
             membership.release_lease,
         ],
         activity_executor=executor,
+        max_concurrent_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         **worker_options,
     )
@@ -176,7 +179,12 @@ async def run_worker(
         loop.add_signal_handler(sig, stop.set)
     with (
         IdentityStore.open() as store,
-        ThreadPoolExecutor(max_workers=16, thread_name_prefix="jitflow-activity") as executor,
+        ThreadPoolExecutor(
+            # As many threads as the worker runs activities at once (its default, 100), so a
+            # sync reducer never waits for a thread inside its own timeout.
+            max_workers=ACTIVITY_THREADS,
+            thread_name_prefix="jitflow-activity",
+        ) as executor,
     ):
         async with AptibleClient.from_env() as aptible:
             secrets = SecretReader()

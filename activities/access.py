@@ -69,6 +69,9 @@ def requested_duration(value: int | str | None, flow: Flow) -> int:
 
 def resolve_request(config: JitflowConfig, request: AccessRequestInput) -> ResolvedRequest:
     """Check ``request`` against ``config``; raise ``RequestRefused`` naming the bad value."""
+    if request.invalid_values:
+        problems = "; ".join(f"{key} = {text}" for key, text in request.invalid_values.items())
+        raise RequestRefused(f"invalid input: {problems}")
     unknown = request.unknown_keys()
     if unknown:
         raise RequestRefused(

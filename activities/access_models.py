@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jitflow.events import Permissions, TargetData
 
@@ -29,6 +29,11 @@ RELEASE_LEASE_ACTIVITY = "release_lease"
 ADD_MEMBERSHIP_ACTIVITY = "add_aptible_membership"
 REMOVE_MEMBERSHIP_ACTIVITY = "remove_aptible_membership"
 
+#: Heartbeat detail the add activity records right before its POST, and the failure type it
+#: raises when it fails after that point: the owner then treats the membership as possibly there.
+POSTING_HEARTBEAT = "posting membership"
+ADD_FAILED_AFTER_POST = "MembershipAddFailedAfterPost"
+
 AccessStatus = Literal[
     "pending", "approved", "denied", "expired", "escalated", "deescalated", "failed", "cancelled"
 ]
@@ -41,6 +46,17 @@ FINAL_STATUSES: frozenset[str] = frozenset(
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+#: The input keys, the Python types they accept, and how to say so.
+_INPUT_TYPES: tuple[tuple[str, tuple[type, ...], str], ...] = (
+    ("flow", (str,), "a flow name"),
+    ("target", (str,), "a target name, label or role id"),
+    ("requester", (str,), "an email"),
+    ("duration", (int, str, type(None)), 'a duration such as "1h" or seconds'),
+    ("reason", (str, type(None)), "text"),
+    ("fields", (dict,), "an object of prompt field values"),
+)
 
 
 class AccessRequestInput(BaseModel):
@@ -59,6 +75,23 @@ class AccessRequestInput(BaseModel):
     duration: int | str | None = None
     reason: str | None = None
     fields: dict[str, Any] = Field(default_factory=dict)
+    invalid_values: dict[str, str] = Field(default_factory=dict)
+    """Keys whose values had the wrong type (``"requester": 42``), set aside at decoding so the
+    run can fail with a message instead of its workflow task failing forever."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _set_aside_wrong_types(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return {"invalid_values": {"input": f"{data!r:.100}: expected a JSON object"}}
+        data = dict(data)
+        invalid: dict[str, str] = {}
+        for key, expected, wanted in _INPUT_TYPES:
+            if key in data and (not isinstance(data[key], expected) or isinstance(data[key], bool)):
+                invalid[key] = f"{data.pop(key)!r:.100}: expected {wanted}"
+        if invalid:
+            data["invalid_values"] = invalid
+        return data
 
     def unknown_keys(self) -> list[str]:
         """Keys of the input object that are not part of the contract."""

@@ -22,8 +22,10 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.access_models import (
     ACQUIRE_LEASE_ACTIVITY,
+    ADD_FAILED_AFTER_POST,
     ADD_MEMBERSHIP_ACTIVITY,
     DEFAULT_TASK_QUEUE,
+    POSTING_HEARTBEAT,
     RELEASE_LEASE_ACTIVITY,
     REMOVE_MEMBERSHIP_ACTIVITY,
     AddMembershipCall,
@@ -37,12 +39,13 @@ from activities.access_models import (
     RoleMembershipInput,
 )
 from activities.aptible.client import AptibleClient
+from activities.aptible.errors import AptibleError
 from activities.bot_credentials import BotCredentials
 from workflows.role_membership import RoleMembershipWorkflow
 
 #: Heartbeat detail recorded right before the POST that adds a membership: a retry that sees it
 #: knows a membership it finds may be its own (not standing access).
-_POSTING = "posting membership"
+_POSTING = POSTING_HEARTBEAT
 
 
 def as_temporal_failure(error: Exception) -> Exception:
@@ -52,6 +55,9 @@ def as_temporal_failure(error: Exception) -> Exception:
     carry ``retryable``; their messages name roles, users and paths, never a credential. Other
     errors go back to Temporal's retry policy unchanged.
     """
+    if isinstance(error, AptibleError):
+        # Carries Aptible's Retry-After (429) to Temporal's retry as next_retry_delay.
+        return error.as_application_error()
     if getattr(error, "retryable", True) is False:
         return ApplicationError(str(error), type=type(error).__name__, non_retryable=True)
     return error
@@ -79,6 +85,12 @@ class MembershipActivities:
     async def add_aptible_membership(self, call: AddMembershipCall) -> MembershipAdded:
         """Make sure the membership exists; report whether it already did (standing access)."""
         key = call.key
+        posted = [_POSTING in activity.info().heartbeat_details]
+
+        def before_post() -> None:
+            posted[0] = True
+            activity.heartbeat(_POSTING)
+
         try:
             creds = await self._credentials.for_integration(key.integration_key)
             grant = await self._aptible.ensure_membership(
@@ -86,11 +98,18 @@ class MembershipActivities:
                 key.role_id,
                 key.user_id,
                 org_id=key.org_id,
-                may_have_posted_before=_POSTING in activity.info().heartbeat_details,
-                before_post=lambda: activity.heartbeat(_POSTING),
+                may_have_posted_before=posted[0],
+                before_post=before_post,
             )
         except Exception as error:
-            raise as_temporal_failure(error) from None
+            failure = as_temporal_failure(error)
+            if posted[0]:
+                # Tell the owner that this add may have applied, whatever happens next.
+                retryable = getattr(error, "retryable", True) is not False
+                raise ApplicationError(
+                    str(error), type=ADD_FAILED_AFTER_POST, non_retryable=not retryable
+                ) from None
+            raise failure from None
         activity.logger.info(
             "membership of user %s in role %s: %s",
             key.user_id,

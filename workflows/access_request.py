@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from activities.access_models import (
@@ -74,6 +74,13 @@ class _RunFailed(Exception):
     """A step failed for good: the run ends as ``failed`` with this message."""
 
 
+def _reraise_cancellation(error: ActivityError) -> None:
+    """A workflow cancel that arrives during an activity surfaces as that activity's failure;
+    it must cancel the run (de-escalating in ``finally``), never pass for a failed step."""
+    if is_cancelled_exception(error):
+        raise asyncio.CancelledError from error
+
+
 def _failure_message(error: BaseException) -> str:
     """The innermost application message of an activity failure (never a credential: activities
     build their messages from ids and names only)."""
@@ -113,6 +120,7 @@ class AccessRequestWorkflow:
         self._actors: dict[str, str] = {}
         self._step_outputs: dict[str, dict[str, Any]] = {}
         self._last_attributes: dict[str, object] = {}
+        self._expiring = False
 
     # --- the run -----------------------------------------------------------------------------
 
@@ -177,6 +185,11 @@ class AccessRequestWorkflow:
             self._record("deescalate", "hook:on_escalate", outcome.message)
             self._set_status("deescalated")
             return
+        if self._revocation is not None:
+            # Revoked between approval and escalation: grant nothing.
+            self._record("deescalate", self._revocation.by, self._revocation.message)
+            self._set_status("deescalated")
+            return
         await self._escalate(resolved)
         await self._hold(resolved)
 
@@ -193,6 +206,7 @@ class AccessRequestWorkflow:
                 summary=f"Resolve flow {request.flow!r}, target {request.target!r}",
             )
         except ActivityError as error:
+            _reraise_cancellation(error)
             raise _RunFailed(_failure_message(error)) from None
         self._state.resolved = resolved
         self._duration = resolved.duration_seconds
@@ -218,6 +232,7 @@ class AccessRequestWorkflow:
                 summary=f"Find the Aptible user of {resolved.requester}",
             )
         except ActivityError as error:
+            _reraise_cancellation(error)
             raise _RunFailed(_failure_message(error)) from None
         return found
 
@@ -238,6 +253,7 @@ class AccessRequestWorkflow:
                 summary="Who may approve (get_permissions)",
             )
         except ActivityError as error:
+            _reraise_cancellation(error)
             raise _RunFailed(_failure_message(error)) from None
         return permissions
 
@@ -261,6 +277,7 @@ class AccessRequestWorkflow:
                 summary=f"{hook} hook",
             )
         except ActivityError as error:
+            _reraise_cancellation(error)
             message = f"{hook}: {_failure_message(error)}"
             if hook.startswith("on_") and hook != "on_deescalate":
                 raise _RunFailed(message) from None
@@ -287,6 +304,7 @@ class AccessRequestWorkflow:
                     timeout_summary="request expires",
                 )
             except TimeoutError:
+                self._expiring = True  # decisions are refused from here on
                 await self._hook("on_request_expire", resolved.requester)
                 self._record("request_expire", None, "no decision before the request timeout")
                 self._set_status("expired")
@@ -368,6 +386,7 @@ class AccessRequestWorkflow:
                 summary=f"Add {resolved.requester} to role {_target_text(resolved)}",
             )
         except ActivityError as error:
+            _reraise_cancellation(error)
             raise _RunFailed(_failure_message(error)) from None
         # The owner counted the duration from the moment the membership existed.
         state.escalated_at = grant.confirmed_at or workflow.now()
@@ -508,6 +527,8 @@ class AccessRequestWorkflow:
 
     def _check_open(self, action: str) -> None:
         state = self._state
+        if self._expiring:
+            raise ValueError(f"cannot {action}: the request has expired")
         if state.status != "pending" or self._queued is not None:
             decided = f" by {state.approver}" if state.approver else ""
             raise ValueError(

@@ -17,11 +17,14 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 with workflow.unsafe.imports_passed_through():
     from activities.access_models import (
+        ADD_FAILED_AFTER_POST,
         ADD_MEMBERSHIP_ACTIVITY,
         MEMBERSHIP_WORKFLOW_TYPE,
+        POSTING_HEARTBEAT,
         REMOVE_MEMBERSHIP_ACTIVITY,
         AddMembershipCall,
         Lease,
@@ -42,8 +45,22 @@ HISTORY_LIMIT = 2000
 #: Audit entries carried across continue-as-new (the full trail is in the earlier runs).
 AUDIT_CARRIED = 50
 
+#: Backoff between attempts of a removal that failed for good (then retried all the same).
+REMOVAL_RETRY_FIRST = timedelta(seconds=5)
+REMOVAL_RETRY_MAX = timedelta(minutes=30)
+
 _ADD_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
 _REMOVE_RETRY = RetryPolicy(maximum_attempts=0, maximum_interval=timedelta(minutes=1))
+
+
+def _may_have_posted(error: ActivityError) -> bool:
+    """Whether a failed add had already sent its POST (so a membership may exist)."""
+    cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.type == ADD_FAILED_AFTER_POST:
+        return True
+    if isinstance(cause, ActivityTimeout):
+        return POSTING_HEARTBEAT in tuple(cause.last_heartbeat_details or ())
+    return False
 
 
 def _message(error: BaseException) -> str:
@@ -150,6 +167,13 @@ class RoleMembershipWorkflow:
                 self._rejections[holder] = message
                 del self._leases[holder]
             self._note("membership_add_failed", None, message)
+            if _may_have_posted(error):
+                # The POST may have gone through before the failure: treat the membership as
+                # ours, so the (idempotent) removal makes sure nothing is left behind.
+                self._membership = MembershipRecord(
+                    membership_id=None, preexisting=False, created_at=workflow.now()
+                )
+                self._note("membership_uncertain", None, "the add may have applied; removing")
             return
         self._membership = MembershipRecord(
             membership_id=added.membership_id,
@@ -170,14 +194,32 @@ class RoleMembershipWorkflow:
             self._note("standing_access_kept", None, "the membership predates jitflow: not removed")
             self._membership = None
             return
-        removed: MembershipRemoved = await workflow.execute_activity(
-            REMOVE_MEMBERSHIP_ACTIVITY,
-            RemoveMembershipCall(key=self._key, membership_id=membership.membership_id),
-            result_type=MembershipRemoved,
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=_REMOVE_RETRY,
-            summary=f"Remove user {self._key.user_id} from role {self._key.role_id}",
-        )
+        delay = REMOVAL_RETRY_FIRST
+        while True:
+            try:
+                removed: MembershipRemoved = await workflow.execute_activity(
+                    REMOVE_MEMBERSHIP_ACTIVITY,
+                    RemoveMembershipCall(key=self._key, membership_id=membership.membership_id),
+                    result_type=MembershipRemoved,
+                    start_to_close_timeout=timedelta(minutes=2),
+                    retry_policy=_REMOVE_RETRY,
+                    summary=f"Remove user {self._key.user_id} from role {self._key.role_id}",
+                )
+                break
+            except ActivityError as error:
+                # Even a "non-retryable" failure (the bot lost Role Admin, its password was
+                # rotated, Secrets Manager denies) must not end the owner with the membership in
+                # place: record it, wait, and try again until someone fixes the cause.
+                self._note(
+                    "membership_removal_failed",
+                    None,
+                    f"{_message(error)}; trying again in {int(delay.total_seconds())}s",
+                )
+                workflow.set_current_details(
+                    self._details() + f"\n\n**Removal failing**: {_message(error)}"
+                )
+                await workflow.sleep(delay, summary="retry the removal")
+                delay = min(delay * 2, REMOVAL_RETRY_MAX)
         self._membership = None
         self._removals += 1
         note = "already absent" if removed.already_absent else "removed"
@@ -222,7 +264,7 @@ class RoleMembershipWorkflow:
 
     @add_lease.validator
     def _validate_add_lease(self, request: LeaseRequest) -> None:
-        if request.key != self._key:
+        if request.key.workflow_id != self._key.workflow_id:
             raise ValueError(f"lease for {request.key.workflow_id} sent to {self._key.workflow_id}")
         if not request.lease.holder:
             raise ValueError("a lease needs a holder")

@@ -9,6 +9,8 @@ a read lock mid-transaction. PostgreSQL needs nothing special beyond the psycopg
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,20 @@ def create_store_engine(raw_url: str) -> Engine:
     return _sqlite_engine(url)
 
 
+def _enable_wal(cursor: Any, attempts: int = 100) -> None:
+    """Switch a fresh database to WAL. SQLite may answer "database is locked" at once, without
+    waiting on the busy timeout, while another process starting at the same moment does the
+    same switch or migrates: wait and try again."""
+    for attempt in range(attempts):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+
+
 def _sqlite_engine(url: URL) -> Engine:
     connect_args: dict[str, Any] = {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
     memory = _is_memory(url)
@@ -87,7 +103,7 @@ def _sqlite_engine(url: URL) -> Engine:
         cursor = dbapi_connection.cursor()
         try:
             if not memory:
-                cursor.execute("PRAGMA journal_mode=WAL")
+                _enable_wal(cursor)
             cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")

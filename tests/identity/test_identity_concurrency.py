@@ -32,7 +32,10 @@ def test_two_writer_processes_lose_nothing(database_url: str, tmp_path: Path) ->
         deadline = time.monotonic() + 30
         while not all((tmp_path / f"ready-{tag}").exists() for tag in ("a", "b")):
             assert time.monotonic() < deadline, "the writers did not open the store"
-            assert all(writer.poll() is None for writer in writers), "a writer died early"
+            for writer in writers:
+                if writer.poll() is not None:
+                    _, stderr = writer.communicate()
+                    raise AssertionError(f"a writer died early:\n{stderr}")
             time.sleep(0.01)
         go_file.touch()
         outputs = [writer.communicate(timeout=60) for writer in writers]

@@ -41,7 +41,7 @@ from jitflow.testing.moto_server import (
     DUMMY_SECRET_ACCESS_KEY,
     create_secret,
 )
-from worker import build_worker
+from worker import ACTIVITY_THREADS, build_worker
 from workflows.access_request import AccessRequestWorkflow
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "aptible"
@@ -177,7 +177,7 @@ async def running_worker(
     async with AsyncExitStack() as stack:
         store = stack.enter_context(IdentityStore.open(f"sqlite:///{tmp / 'identity.db'}"))
         seed_store(store)
-        executor = stack.enter_context(ThreadPoolExecutor(max_workers=8))
+        executor = stack.enter_context(ThreadPoolExecutor(max_workers=ACTIVITY_THREADS))
         aptible = await stack.enter_async_context(AptibleClient(emulator.base_url))
         worker: Worker = build_worker(
             client,

@@ -18,3 +18,12 @@ def on_deescalate(event):  # type: ignore[no-untyped-def]
 @hook
 def after_escalate(event):  # type: ignore[no-untyped-def]
     return f"granted {event.payload.fields['target'].name}"
+
+
+@hook
+def after_approve(event):  # type: ignore[no-untyped-def]
+    if event.payload.fields.get("reason") == "slow approval":
+        import time
+
+        time.sleep(3)  # long enough for the test to cancel the run meanwhile
+    return None

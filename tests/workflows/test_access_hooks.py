@@ -1,7 +1,12 @@
-"""on_escalate / on_deescalate run at their steps; after_* messages land in the timeline."""
+"""on_escalate / on_deescalate run at their steps; after_* messages land in the timeline.
+
+On the dev server (real time): a cancelled activity still sleeping in a worker thread keeps the
+time-skipping test server from skipping time for the tests that follow.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -9,6 +14,8 @@ import pytest
 import pytest_asyncio
 from access_stack import Stack, running_worker, wait_for
 from access_stack import test_config as example_test_config
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import CancelledError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.access_models import Decision
@@ -23,7 +30,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def hooks_stack(
-    time_skipping_env: WorkflowEnvironment,
+    dev_env: WorkflowEnvironment,
     emulator: RunningAptibleEmulator,
     moto_url: str,
     tmp_path: Path,
@@ -38,9 +45,7 @@ async def hooks_stack(
         }
     )
     config = config.model_copy(update={"flows": {**config.flows, "hooked": hooked}})
-    async with running_worker(
-        time_skipping_env.client, emulator, moto_url, tmp_path, config
-    ) as stack:
+    async with running_worker(dev_env.client, emulator, moto_url, tmp_path, config) as stack:
         yield stack
 
 
@@ -79,4 +84,21 @@ async def test_hooks_run_around_a_grant_and_after_messages_are_kept(hooks_stack:
                 hooks.append(event.user_metadata.summary.data.decode())
     assert any("on_escalate" in h for h in hooks)
     assert any("on_deescalate" in h for h in hooks)
+    assert "alice@example.com" not in hooks_stack.members(EXAMPLE_READONLY_ROLE_ID)
+
+
+async def test_cancel_during_a_hook_cancels_the_run_and_grants_nothing(hooks_stack: Stack) -> None:
+    handle = await hooks_stack.start(flow="hooked", target="admin_ro", reason="slow approval")
+    await wait_for(handle, lambda s: s.ready_for_decision)
+    await handle.execute_update(
+        AccessRequestWorkflow.approve, Decision(approver="dave@example.com")
+    )
+    await asyncio.sleep(1)  # after_approve is sleeping now
+    await handle.cancel()
+    with pytest.raises(WorkflowFailureError) as failure:
+        await handle.result()
+    assert isinstance(failure.value.cause, CancelledError)
+    state = await handle.query(AccessRequestWorkflow.status)
+    assert state.status == "cancelled"
+    assert state.escalated_at is None
     assert "alice@example.com" not in hooks_stack.members(EXAMPLE_READONLY_ROLE_ID)

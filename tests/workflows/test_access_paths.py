@@ -7,6 +7,7 @@ an instant while every step still goes through Temporal and real HTTP.
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -30,7 +31,13 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.access_models import AccessState, Cancellation, Decision, Revocation
+from activities.access_models import (
+    AccessState,
+    Cancellation,
+    Decision,
+    Revocation,
+    RoleMembershipState,
+)
 from workflows.access_request import AccessRequestWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -374,3 +381,41 @@ async def test_only_the_hooks_a_flow_defines_cost_an_activity(stack: Stack) -> N
     assert {"on_request", "after_escalate", "get_permissions"} <= set(final.resolved.handlers)
     hooks = [name for name in await _activity_types(example) if name == "reducer_run_hook"]
     assert len(hooks) == 2
+
+
+async def test_a_removal_that_fails_for_good_is_retried_until_it_works(stack: Stack) -> None:
+    handle = await stack.start(target="admin_prod", requester="bob@example.com", duration=5)
+    await wait_for(handle, ready)
+    await handle.execute_update(
+        AccessRequestWorkflow.approve, Decision(approver="dave@example.com")
+    )
+    state = await wait_for(handle, lambda s: s.status == "escalated")
+    assert "bob@example.com" in stack.members(ADMIN_ROLE)
+    # Aptible refuses the DELETE as unauthorized twice (after the token refresh too): a failure
+    # that no activity retry fixes. The owner must keep trying, not give up with the role granted.
+    stack.emulator.admin.fail_next("DELETE /memberships/{membership}", "unauthorized", count=2)
+    final = await handle.result()
+    assert final.status == "deescalated"
+    assert "bob@example.com" not in stack.members(ADMIN_ROLE)
+    assert state.membership_workflow_id is not None
+    owner = stack.client.get_workflow_handle(state.membership_workflow_id)
+    owner_state = await owner.query("state", result_type=RoleMembershipState)
+    events = [entry.event for entry in owner_state.audit]
+    assert "membership_removal_failed" in events
+    assert events.index("membership_removal_failed") < events.index("membership_removed")
+
+
+async def test_input_values_of_the_wrong_type_fail_the_run_with_a_message(stack: Stack) -> None:
+    handle = await stack.client.start_workflow(
+        "AccessRequest",
+        {"flow": "plain", "target": "admin_ro", "requester": 42, "duration": 1.5, "fields": []},
+        id=f"access-bad-types-{uuid.uuid4().hex[:8]}",
+        task_queue=stack.task_queue,
+        result_type=AccessState,
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    message = str(failed.value.cause)
+    assert "requester = 42: expected an email" in message
+    assert "duration = 1.5" in message
+    assert "fields = []" in message
