@@ -15,6 +15,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from activities.aptible.credentials import AptibleCredentials
+from activities.aptible.errors import AptibleError
+
+#: Seconds a refused login (wrong password, 2FA, SSO) is answered from memory.
+REFUSED_LOGIN_MEMORY = 60.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,8 @@ class TokenCache:
         self._renew_margin = renew_margin
         self._entries: dict[str, _Entry] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._refused: dict[tuple[str, str], tuple[float, AptibleError]] = {}
+        """Logins Aptible refused for these credentials, and when: not tried again for a while."""
         self.logins = 0
         """How many token requests this cache made (for logs and tests)."""
 
@@ -98,8 +104,20 @@ class TokenCache:
 
     async def _renew(self, credentials: AptibleCredentials) -> BotToken:
         self._entries.pop(credentials.username, None)
+        key = (credentials.username, password_fingerprint(credentials))
+        refused = self._refused.get(key)
+        if refused is not None and time.monotonic() - refused[0] < REFUSED_LOGIN_MEMORY:
+            # Aptible locks an account after 10 failed logins a minute: callers queued behind a
+            # refused login get the same answer, not another attempt. New credentials try again.
+            raise refused[1]
         self.logins += 1
-        token = await self._login(credentials)
+        try:
+            token = await self._login(credentials)
+        except AptibleError as error:
+            if not error.retryable:
+                self._refused[key] = (time.monotonic(), error)
+            raise
+        self._refused.pop(key, None)
         self._entries[credentials.username] = _Entry(token, password_fingerprint(credentials))
         return token
 

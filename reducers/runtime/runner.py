@@ -105,7 +105,10 @@ class ReducerRunner:
         _check_same_flow(call.flow, call.event)
         roles = self.roles()
         loaded = self.implementation(call.flow)
-        base: dict[str, Any] = {"user_roles": roles}
+        # Only the roles that differ from the default go into the request's history: admins and
+        # guests. Everyone else is a member, which is what Permissions.role_of answers for them.
+        recorded = {email: role for email, role in roles.items() if role != "member"}
+        base: dict[str, Any] = {"user_roles": recorded, "default_role": "member"}
         if loaded is None:
             return _default_permissions(base)
         if loaded.get("get_request_notifications"):

@@ -113,3 +113,19 @@ async def test_auth_root_comes_from_aptibles_variable(
     monkeypatch.setenv(AUTH_ROOT_ENV, "auth.aptible.com")
     with pytest.raises(AptibleInvalidInput, match=r"'auth\.aptible\.com'"):
         AptibleClient()
+
+
+async def test_a_refused_login_is_not_retried_by_every_waiting_caller(
+    client: AptibleClient, emulator: RunningAptibleEmulator
+) -> None:
+    # Aptible locks an account after 10 failed logins a minute: a wrong password shared by many
+    # concurrent grants must cost one attempt, not one per grant.
+    wrong = AptibleCredentials(EXAMPLE_BOT_EMAIL, "rotated-elsewhere")
+    results = await asyncio.gather(
+        *(client.get_user(wrong, ALICE) for _ in range(12)), return_exceptions=True
+    )
+    assert all(isinstance(result, AptibleInvalidCredentials) for result in results)
+    assert emulator.admin.count("POST /tokens") == 1
+    with pytest.raises(AptibleInvalidCredentials):
+        await client.get_user(wrong, ALICE)
+    assert emulator.admin.count("POST /tokens") == 1

@@ -61,12 +61,10 @@ def test_without_implementation_admins_decide_and_hooks_do_nothing(tmp_path: Pat
         source="default",
         levels=("admin",),
         webapp_view_levels=("admin",),
-        user_roles={
-            "admin@example.com": "admin",
-            "bob@example.com": "member",
-            "gus@example.com": "guest",
-        },
+        # Members are the default: only the other roles are recorded in the request's history.
+        user_roles={"admin@example.com": "admin", "gus@example.com": "guest"},
     )
+    assert permissions(acts).role_of("bob@example.com") == "member"
 
 
 def test_missing_hook_is_not_called(tmp_path: Path) -> None:

@@ -71,7 +71,8 @@ async def test_outcomes_round_trip_and_reducer_errors_are_not_retried(
                 task_queue=queue,
             )
             assert permissions.approvers == ("bob@example.com",)
-            assert permissions.user_roles == {"bob@example.com": "member"}
+            assert permissions.user_roles == {}  # members are the default, not recorded
+            assert permissions.role_of("bob@example.com") == "member"
             assert (outcome.action, outcome.fields) == ("approve", {"reason": "probe"})
 
             approve = PermissionsCall(flow="this", event=event("approve", by="bob@example.com"))
