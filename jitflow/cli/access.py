@@ -61,6 +61,11 @@ def _run(address: str | None, namespace: str | None, call: Callable[[Client], Aw
         raise click.ClickException(f"refused: {message}") from None
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
+            if "already completed" in error.message:
+                raise click.ClickException(
+                    "the request has ended, so nothing can change it; "
+                    "`jitflow status ID` shows how it ended"
+                ) from None
             raise click.ClickException(f"not found: {error.message}") from None
         raise click.ClickException(f"Temporal said: {error.message}") from None
 

@@ -148,6 +148,36 @@ async def test_jitflow_cli_request_approve_list_revoke(dev_stack: Stack) -> None
     assert "alice@example.com" not in dev_stack.members(ADMIN_ROLE)
 
 
+async def test_jitflow_cli_deny_and_cancel(dev_stack: Stack) -> None:
+    async def request(requester: str) -> str:
+        started = await jitflow(
+            dev_stack, "request", "--flow", "plain", "--target", "admin_ro",
+            "--requester", requester, "--duration", "1h", "--reason", "incident 8",
+        )  # fmt: skip
+        assert started.exit_code == 0, started.output
+        assert "status    pending" in started.output  # request waits until approvers can act
+        return started.output.split("requested: ")[1].split()[0]
+
+    denied_id = await request("bob@example.com")
+    denied = await jitflow(
+        dev_stack, "deny", denied_id, "--approver", "dave@example.com", "--message", "not today"
+    )
+    assert denied.exit_code == 0, denied.output
+    assert "now denied" in denied.output
+    again = await jitflow(dev_stack, "approve", denied_id, "--approver", "dave@example.com")
+    assert again.exit_code == 1 and "the request has ended" in again.output
+
+    cancelled_id = await request("carol@example.com")
+    not_hers = await jitflow(dev_stack, "cancel", cancelled_id, "--by", "bob@example.com")
+    assert not_hers.exit_code == 1 and "only the requester" in not_hers.output
+    cancelled = await jitflow(dev_stack, "cancel", cancelled_id, "--by", "carol@example.com")
+    assert cancelled.exit_code == 0, cancelled.output
+    assert "now cancelled" in cancelled.output
+    shown = await jitflow(dev_stack, "status", cancelled_id)
+    assert "status    cancelled" in shown.output
+    assert not {"bob@example.com", "carol@example.com"} & dev_stack.members(READONLY_ROLE)
+
+
 async def test_refused_update_leaves_no_event_on_the_dev_server(dev_stack: Stack) -> None:
     handle = await dev_stack.start(target="admin_ro", requester="bob@example.com")
     await wait_for(handle, lambda s: s.ready_for_decision)
