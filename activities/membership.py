@@ -43,10 +43,6 @@ from activities.aptible.errors import AptibleError
 from activities.bot_credentials import BotCredentials
 from workflows.role_membership import RoleMembershipWorkflow
 
-#: Heartbeat detail recorded right before the POST that adds a membership: a retry that sees it
-#: knows a membership it finds may be its own (not standing access).
-_POSTING = POSTING_HEARTBEAT
-
 
 def as_temporal_failure(error: Exception) -> Exception:
     """A non-retryable ``ApplicationError`` for errors that say retrying cannot help.
@@ -85,11 +81,11 @@ class MembershipActivities:
     async def add_aptible_membership(self, call: AddMembershipCall) -> MembershipAdded:
         """Make sure the membership exists; report whether it already did (standing access)."""
         key = call.key
-        posted = [_POSTING in activity.info().heartbeat_details]
+        posted = [POSTING_HEARTBEAT in activity.info().heartbeat_details]
 
         def before_post() -> None:
             posted[0] = True
-            activity.heartbeat(_POSTING)
+            activity.heartbeat(POSTING_HEARTBEAT)
 
         try:
             creds = await self._credentials.for_integration(key.integration_key)
