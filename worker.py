@@ -24,20 +24,20 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.access import AccessActivities
-from activities.access_models import DEFAULT_TASK_QUEUE
 from activities.aptible.client import AptibleClient
 from activities.aptible.online_check import online_preflight
 from activities.bot_credentials import BotCredentials
 from activities.identity import IdentityActivities
-from activities.identity_models import UserDiscoveryCall
 from activities.membership import MembershipActivities, as_temporal_failure
 from activities.reducers import ReducerActivities, check_implementations
 from activities.secrets import SecretReader
 from jitflow.config.loader import load_config
 from jitflow.config.models import JitflowConfig
+from jitflow.contracts.identity import UserDiscoveryCall
+from jitflow.contracts.names import DEFAULT_TASK_QUEUE
 from jitflow.identity import IdentityStore
+from jitflow.reducer_runtime import ImplementationCache
 from jitflow.temporal import connect, ensure_search_attributes
-from reducers.runtime import ImplementationCache
 from workflows.access_request import AccessRequestWorkflow
 from workflows.role_membership import RoleMembershipWorkflow
 

@@ -13,16 +13,17 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.access_models import (
-    RESOLVE_REQUEST_ACTIVITY,
-    AccessRequestInput,
-    ResolvedRequest,
-)
 from jitflow.config.durations import format_duration, parse_duration
 from jitflow.config.lookup import find_target, flow_targets
 from jitflow.config.models import Flow, JitflowConfig
-from jitflow.events import TargetData
-from reducers.runtime import ImplementationCache, ImplementationError, hook_options
+from jitflow.contracts.access import (
+    AccessRequestInput,
+    ResolvedRequest,
+)
+from jitflow.contracts.activities import RESOLVE_REQUEST
+from jitflow.contracts.base import normalize_email
+from jitflow.contracts.events import TargetData
+from jitflow.reducer_runtime import ImplementationCache, ImplementationError, hook_options
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
@@ -99,7 +100,7 @@ def resolve_request(config: JitflowConfig, request: AccessRequestInput) -> Resol
         raise RequestRefused(
             f"unknown target {request.target!r} for flow {flow.name!r}; targets: {names}"
         )
-    requester = request.requester.strip().lower()
+    requester = normalize_email(request.requester)
     if not _EMAIL.fullmatch(requester):
         raise RequestRefused(f"requester {request.requester!r} is not an email address")
     duration = requested_duration(request.duration, flow)
@@ -164,7 +165,7 @@ class AccessActivities:
         self._config = config
         self._implementations = implementations or ImplementationCache()
 
-    @activity.defn(name=RESOLVE_REQUEST_ACTIVITY)
+    @activity.defn(name=RESOLVE_REQUEST.name)
     def resolve_access_request(self, request: AccessRequestInput) -> ResolvedRequest:
         """Resolve flow, target, strategy, integration and duration; refusals are final."""
         try:

@@ -25,7 +25,9 @@ from collections.abc import Awaitable, Callable
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.identity_models import (
+from jitflow.contracts.activities import RESOLVE_IDENTITY
+from jitflow.contracts.events import UserData
+from jitflow.contracts.identity import (
     IDENTITY_NOT_FOUND,
     INVALID_IDENTITY,
     IdentityReducerCall,
@@ -35,10 +37,9 @@ from activities.identity_models import (
     UserDiscoveryCall,
     update_identity_command,
 )
-from jitflow.events import UserData
 from jitflow.identity import IdentityStore, InvalidValue
 from jitflow.identity.validation import (
-    normalize_email,
+    checked_email,
     normalize_external_id,
     normalize_service_user_id,
 )
@@ -86,11 +87,11 @@ class IdentityActivities:
         self._get_identity = get_identity
         self._discover_user = discover_user
 
-    @activity.defn(name="resolve_identity")
+    @activity.defn(name=RESOLVE_IDENTITY.name)
     async def resolve_identity(self, request: ResolveIdentityInput) -> ResolvedIdentity:
         """The requester's Aptible user id; raises IdentityNotFound when every step misses."""
         try:
-            email = normalize_email(request.email)
+            email = checked_email(request.email)
             org_id = normalize_external_id(request.service_type, request.org_id)
         except InvalidValue as error:
             raise _invalid(str(error)) from None

@@ -10,6 +10,8 @@ activity retry idempotent.
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio import activity
 from temporalio.client import (
     Client,
@@ -20,14 +22,16 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.access_models import (
-    ACQUIRE_LEASE_ACTIVITY,
-    ADD_FAILED_AFTER_POST,
-    ADD_MEMBERSHIP_ACTIVITY,
-    DEFAULT_TASK_QUEUE,
-    POSTING_HEARTBEAT,
-    RELEASE_LEASE_ACTIVITY,
-    REMOVE_MEMBERSHIP_ACTIVITY,
+from activities.aptible.client import AptibleClient
+from activities.aptible.errors import AptibleError
+from activities.bot_credentials import BotCredentials
+from jitflow.contracts.activities import (
+    ACQUIRE_LEASE,
+    ADD_MEMBERSHIP,
+    RELEASE_LEASE,
+    REMOVE_MEMBERSHIP,
+)
+from jitflow.contracts.membership import (
     AddMembershipCall,
     LeaseGrant,
     LeaseRelease,
@@ -35,13 +39,19 @@ from activities.access_models import (
     LeaseRequest,
     MembershipAdded,
     MembershipRemoved,
+    ReleaseLease,
     RemoveMembershipCall,
     RoleMembershipInput,
+    RoleMembershipState,
 )
-from activities.aptible.client import AptibleClient
-from activities.aptible.errors import AptibleError
-from activities.bot_credentials import BotCredentials
-from workflows.role_membership import RoleMembershipWorkflow
+from jitflow.contracts.names import (
+    ADD_FAILED_AFTER_POST,
+    ADD_LEASE_UPDATE,
+    DEFAULT_TASK_QUEUE,
+    MEMBERSHIP_WORKFLOW_TYPE,
+    POSTING_HEARTBEAT,
+    RELEASE_LEASE_UPDATE,
+)
 
 
 def as_temporal_failure(error: Exception) -> Exception:
@@ -77,7 +87,7 @@ class MembershipActivities:
         self._task_queue = task_queue
         self._check_eviction = check_eviction
 
-    @activity.defn(name=ADD_MEMBERSHIP_ACTIVITY)
+    @activity.defn(name=ADD_MEMBERSHIP.name)
     async def add_aptible_membership(self, call: AddMembershipCall) -> MembershipAdded:
         """Make sure the membership exists; report whether it already did (standing access)."""
         key = call.key
@@ -114,7 +124,7 @@ class MembershipActivities:
         )
         return MembershipAdded(membership_id=grant.membership_id, preexisting=grant.preexisting)
 
-    @activity.defn(name=REMOVE_MEMBERSHIP_ACTIVITY)
+    @activity.defn(name=REMOVE_MEMBERSHIP.name)
     async def remove_aptible_membership(self, call: RemoveMembershipCall) -> MembershipRemoved:
         """Make sure the membership is gone (already gone is success)."""
         key = call.key
@@ -145,26 +155,28 @@ class MembershipActivities:
             left_organization=bool(removal.left_organization),
         )
 
-    @activity.defn(name=ACQUIRE_LEASE_ACTIVITY)
+    @activity.defn(name=ACQUIRE_LEASE.name)
     async def acquire_lease(self, request: LeaseRequest) -> LeaseGrant:
         """Add the lease to the membership's owner, starting the owner when none runs."""
         key = request.key
         lease = request.lease
-        start = WithStartWorkflowOperation(
-            RoleMembershipWorkflow.run,
+        start: WithStartWorkflowOperation[Any, RoleMembershipState] = WithStartWorkflowOperation(
+            MEMBERSHIP_WORKFLOW_TYPE,
             RoleMembershipInput(key=key),
             id=key.workflow_id,
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            result_type=RoleMembershipState,
             static_summary=f"Aptible membership: user {key.user_id} in role {key.role_id}",
         )
         until = lease.ends_at.isoformat() if lease.ends_at else "released"
         try:
             grant: LeaseGrant = await self._client.execute_update_with_start_workflow(
-                RoleMembershipWorkflow.add_lease,
+                ADD_LEASE_UPDATE,
                 request,
                 start_workflow_operation=start,
                 id=f"lease/{lease.holder}/{until}",
+                result_type=LeaseGrant,
             )
         except WorkflowUpdateFailedError as error:
             cause = error.cause
@@ -172,16 +184,17 @@ class MembershipActivities:
             raise ApplicationError(message, type="EscalationFailed", non_retryable=True) from None
         return grant
 
-    @activity.defn(name=RELEASE_LEASE_ACTIVITY)
+    @activity.defn(name=RELEASE_LEASE.name)
     async def release_lease(self, release: LeaseRelease) -> LeaseReleased:
         """Release the lease; an owner that no longer runs holds no lease, which is success."""
         workflow_id = release.key.workflow_id
-        handle = self._client.get_workflow_handle_for(RoleMembershipWorkflow.run, workflow_id)
+        handle = self._client.get_workflow_handle(workflow_id)
         try:
             released: LeaseReleased = await handle.execute_update(
-                RoleMembershipWorkflow.release_lease,
-                release.holder,
+                RELEASE_LEASE_UPDATE,
+                ReleaseLease(holder=release.holder, reason=release.reason),
                 id=f"release/{release.holder}",
+                result_type=LeaseReleased,
             )
         except RPCError as error:
             if error.status != RPCStatusCode.NOT_FOUND:

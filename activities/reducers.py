@@ -23,8 +23,16 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from jitflow.config.models import JitflowConfig
-from jitflow.events import EventData, HookCall, HookOutcome, Permissions, PermissionsCall, UserData
-from reducers.runtime import (
+from jitflow.contracts.activities import GET_PERMISSIONS, RUN_HOOK
+from jitflow.contracts.events import (
+    EventData,
+    HookCall,
+    HookOutcome,
+    Permissions,
+    PermissionsCall,
+    UserData,
+)
+from jitflow.reducer_runtime import (
     ImplementationCache,
     ImplementationError,
     ReducerFailed,
@@ -80,12 +88,12 @@ class ReducerActivities:
     ) -> None:
         self.runner = ReducerRunner(config, roles_provider, cache)
 
-    @activity.defn(name="reducer_run_hook")
+    @activity.defn(name=RUN_HOOK.name)
     def run_hook(self, call: HookCall) -> HookOutcome:
         """Run an ``on_*``/``after_*`` hook of the flow; ``called=False`` when it has none."""
         return _as_activity(lambda: self.runner.run_hook(call))
 
-    @activity.defn(name="reducer_get_permissions")
+    @activity.defn(name=GET_PERMISSIONS.name)
     def get_permissions(self, call: PermissionsCall) -> Permissions:
         """Who may approve, deny and view the request, with the store's roles at this moment."""
         return _as_activity(lambda: self.runner.permissions(call))

@@ -16,16 +16,18 @@ from typing import Any
 import httpx
 from temporalio.client import Client, WorkflowHandle
 
-from activities.access_models import (
-    ACCESS_WORKFLOW_TYPE,
-    DEFAULT_TASK_QUEUE,
+from bench.fixtures import APPROVER, FLOW, Pair
+from bench.floor import FLOOR_TASK_QUEUE, FLOOR_WORKFLOW, FloorInput, FloorShape, FloorStatus
+from jitflow.contracts.access import (
     AccessRequestInput,
     AccessState,
     Decision,
     UpdateOutcome,
 )
-from bench.fixtures import APPROVER, FLOW, Pair
-from bench.floor import FLOOR_TASK_QUEUE, FLOOR_WORKFLOW, FloorInput, FloorShape, FloorStatus
+from jitflow.contracts.names import (
+    ACCESS_WORKFLOW_TYPE,
+    DEFAULT_TASK_QUEUE,
+)
 
 REASON = "benchmark run: measuring jitflow"
 

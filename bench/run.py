@@ -47,8 +47,8 @@ from bench.measure import (
 )
 from bench.report import evaluate_targets, render_table
 from bench.stack import REPO, RunningStack, bench_stack
+from jitflow.devstack.binaries import temporal_cli
 from jitflow.temporal import connect
-from jitflow.testing.binaries import temporal_cli
 
 ESCALATION_ROUTES = ("GET /roles/{role}/memberships", "POST /roles/{role}/memberships")
 TOKEN_ROUTE = "POST /tokens"

@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 
 from bench.fixtures import CONFIG_DIR, BenchFixtures, emulator_state, seed_identities
+from jitflow.devstack.ports import free_port
 from jitflow.devstack.stack import (
     StackSettings,
     create_example_secret,
@@ -36,7 +37,6 @@ from jitflow.devstack.stack import (
     worker_service,
 )
 from jitflow.devstack.supervisor import Service, Supervisor, tcp_ready
-from jitflow.testing.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,21 +1,21 @@
 """Reducers and hooks: the Python that decides and reacts in a jitflow flow, as in Sym.
 
-This package is the plugin point. Its user modules (``reducers/aptible_access.py``, or any file a
-flow's ``implementation`` names) hold the reducers and hooks; the framework lives in two folders
-that users do not edit: ``reducers/sdk`` (the Sym-compatible names) and ``reducers/runtime``
-(loading, checking and running user code).
+This package is the user's room: its modules (``reducers/aptible_access.py``, or any file a
+flow's ``implementation`` names) hold the reducers and hooks. The framework lives in jitflow:
+``jitflow/sdk`` (the Sym-compatible names) and ``jitflow/reducer_runtime`` (loading, checking and
+running user code).
 
 Everything a user module needs is importable from here (``from reducers import hook, Event``),
 and the module names of Sym's SDK work too: ``from reducers.annotations import hook`` or
 ``from reducers.integrations import slack``, so porting a Sym ``impl.py`` means replacing
 ``sym.sdk`` with ``reducers`` in its imports. Those module names are aliases, registered below,
-of the modules in ``reducers/sdk``.
+of the modules in ``jitflow/sdk``.
 """
 
 import sys
 from types import ModuleType
 
-from reducers.sdk import (
+from jitflow.sdk import (
     annotations,
     errors,
     event,
@@ -37,17 +37,17 @@ from reducers.sdk import (
     user,
     utils,
 )
-from reducers.sdk.annotations import hook, prefetch, reducer
-from reducers.sdk.errors import SymIntegrationError, SymSDKError
-from reducers.sdk.event import Channel, Event, EventMeta, Payload
-from reducers.sdk.exceptions import (
+from jitflow.sdk.annotations import hook, prefetch, reducer
+from jitflow.sdk.errors import SymIntegrationError, SymSDKError
+from jitflow.sdk.event import Channel, Event, EventMeta, Payload
+from jitflow.sdk.exceptions import (
     AptibleError,
     IdentityNotFound,
     SymException,
 )
-from reducers.sdk.flow import Environment, Flow, Run
-from reducers.sdk.forms import FieldOption, FieldType, PromptField, SymPromptForm
-from reducers.sdk.integrations import (
+from jitflow.sdk.flow import Environment, Flow, Run
+from jitflow.sdk.forms import FieldOption, FieldType, PromptField, SymPromptForm
+from jitflow.sdk.integrations import (
     aws_iam,
     aws_lambda,
     aws_sso,
@@ -63,8 +63,8 @@ from reducers.sdk.integrations import (
     store,
     sym,
 )
-from reducers.sdk.notifications import Notification
-from reducers.sdk.request_destination import (
+from jitflow.sdk.notifications import Notification
+from jitflow.sdk.request_destination import (
     RequestDestination,
     RequestDestinationFallback,
     RequestForwardContext,
@@ -73,12 +73,12 @@ from reducers.sdk.request_destination import (
     SlackUser,
     SlackUserGroup,
 )
-from reducers.sdk.request_permission import PermissionLevel, RequestPermission
-from reducers.sdk.resource import SRN, SymResource
-from reducers.sdk.strategies import AccessStrategy, Integration
-from reducers.sdk.strategy import Strategy
-from reducers.sdk.target import AccessTarget
-from reducers.sdk.templates import (
+from jitflow.sdk.request_permission import PermissionLevel, RequestPermission
+from jitflow.sdk.resource import SRN, SymResource
+from jitflow.sdk.strategies import AccessStrategy, Integration
+from jitflow.sdk.strategy import Strategy
+from jitflow.sdk.target import AccessTarget
+from jitflow.sdk.templates import (
     ApprovalTemplate,
     ApprovalTemplateStep,
     EventRequest,
@@ -86,7 +86,7 @@ from reducers.sdk.templates import (
     TemplateStep,
     get_step_output,
 )
-from reducers.sdk.user import User, UserIdentity, UserRole, user_ids
+from jitflow.sdk.user import User, UserIdentity, UserRole, user_ids
 
 #: Sym's module names, mapped onto this package's SDK modules (``reducers.<name>``).
 SYM_MODULE_ALIASES: dict[str, ModuleType] = {

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 import yaml
 
+from jitflow.devstack.binaries import temporal_cli
+from jitflow.devstack.ports import free_port
 from jitflow.search_attributes import SEARCH_ATTRIBUTE_TYPES
-from jitflow.testing.binaries import temporal_cli
-from jitflow.testing.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"

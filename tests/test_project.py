@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from jitflow.cli.main import main
-from jitflow.testing.binaries import temporal_cli, temporal_test_server
+from jitflow.devstack.binaries import temporal_cli, temporal_test_server
 
 
 def test_cli_help_lists_the_program() -> None:

@@ -7,12 +7,9 @@ Each function returns ``None`` when the action is allowed, otherwise the reason 
 
 from __future__ import annotations
 
-from activities.access_models import ResolvedRequest
-from jitflow.events import Permissions
-
-
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
+from jitflow.contracts.access import AccessState, ResolvedRequest
+from jitflow.contracts.base import normalize_email
+from jitflow.contracts.events import Permissions
 
 
 def may_decide(permissions: Permissions, email: str) -> bool:
@@ -92,3 +89,55 @@ def describe_approvers(permissions: Permissions) -> str:
     if "users with role 'admin'" not in parts:
         parts.append("admins")
     return ", ".join(parts)
+
+
+# --- The update validators' rules over the whole request state ------------------------------
+
+
+def open_refusal(state: AccessState, action: str, *, expiring: bool, busy: bool) -> str | None:
+    """Why a decision cannot be taken now: the request expired or was already decided."""
+    if expiring:
+        return f"cannot {action}: the request has expired"
+    if state.status != "pending" or busy:
+        decided = f" by {state.approver}" if state.approver else ""
+        return f"cannot {action}: the request is already decided ({state.status}{decided})"
+    return None
+
+
+def approval_refusal(
+    state: AccessState, action: str, actor: str, *, expiring: bool, busy: bool
+) -> str | None:
+    """Why ``actor`` may not ``approve``/``deny`` now. Before the request is set up only the
+    timing is checked: the update handler applies the rules once permissions are known."""
+    refusal = open_refusal(state, action, expiring=expiring, busy=busy)
+    if refusal:
+        return refusal
+    if not actor.strip():
+        return f"{action} needs an approver email"
+    if not state.ready_for_decision or state.permissions is None or state.resolved is None:
+        return None
+    return decision_refusal(state.permissions, state.resolved, actor, action)
+
+
+def cancel_refusal(state: AccessState, by: str, *, expiring: bool, busy: bool) -> str | None:
+    """Why ``by`` may not cancel: only the requester may, and only while pending."""
+    refusal = open_refusal(state, "cancel", expiring=expiring, busy=busy)
+    if refusal:
+        return refusal
+    requester = normalize_email(
+        state.resolved.requester if state.resolved else state.input.requester
+    )
+    if normalize_email(by) != requester:
+        return f"{by} may not cancel: only the requester ({requester}) may"
+    return None
+
+
+def revocation_refusal(state: AccessState, by: str, revoked_by: str | None) -> str | None:
+    """Why ``by`` may not revoke now: nothing granted, already revoked, or not allowed."""
+    if state.status not in ("approved", "escalated"):
+        return f"nothing to revoke: the request is {state.status}"
+    if revoked_by is not None:
+        return f"already revoked by {revoked_by}"
+    if state.permissions is None or state.resolved is None:
+        return "the request has not been resolved yet; try again in a moment"
+    return revoke_refusal(state.permissions, state.resolved, by, state.approver)

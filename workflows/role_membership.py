@@ -15,30 +15,31 @@ import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 with workflow.unsafe.imports_passed_through():
-    from activities.access_models import (
-        ADD_FAILED_AFTER_POST,
-        ADD_MEMBERSHIP_ACTIVITY,
-        MEMBERSHIP_WORKFLOW_TYPE,
-        POSTING_HEARTBEAT,
-        REMOVE_MEMBERSHIP_ACTIVITY,
+    from jitflow.contracts import activities as contract
+    from jitflow.contracts.access import TimelineEntry
+    from jitflow.contracts.failures import failure_message
+    from jitflow.contracts.membership import (
         AddMembershipCall,
         Lease,
         LeaseGrant,
         LeaseReleased,
         LeaseRequest,
-        MembershipAdded,
         MembershipRecord,
-        MembershipRemoved,
+        ReleaseLease,
         RemoveMembershipCall,
         RoleMembershipInput,
         RoleMembershipState,
-        TimelineEntry,
     )
+    from jitflow.contracts.names import (
+        ADD_FAILED_AFTER_POST,
+        MEMBERSHIP_WORKFLOW_TYPE,
+        POSTING_HEARTBEAT,
+    )
+    from workflows import steps
 
 #: Continue-as-new once the history holds this many events (or when the server suggests it).
 HISTORY_LIMIT = 2000
@@ -49,9 +50,6 @@ AUDIT_CARRIED = 50
 REMOVAL_RETRY_FIRST = timedelta(seconds=5)
 REMOVAL_RETRY_MAX = timedelta(minutes=30)
 
-_ADD_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
-_REMOVE_RETRY = RetryPolicy(maximum_attempts=0, maximum_interval=timedelta(minutes=1))
-
 
 def _may_have_posted(error: ActivityError) -> bool:
     """Whether a failed add had already sent its POST (so a membership may exist)."""
@@ -61,13 +59,6 @@ def _may_have_posted(error: ActivityError) -> bool:
     if isinstance(cause, ActivityTimeout):
         return POSTING_HEARTBEAT in tuple(cause.last_heartbeat_details or ())
     return False
-
-
-def _message(error: BaseException) -> str:
-    cause: BaseException | None = error
-    while isinstance(cause, ActivityError) and cause.cause is not None:
-        cause = cause.cause
-    return cause.message if isinstance(cause, ApplicationError) else str(cause)
 
 
 @workflow.defn(name=MEMBERSHIP_WORKFLOW_TYPE)
@@ -152,17 +143,16 @@ class RoleMembershipWorkflow:
 
     async def _add(self) -> None:
         try:
-            added: MembershipAdded = await workflow.execute_activity(
-                ADD_MEMBERSHIP_ACTIVITY,
+            added = await steps.call(
+                contract.ADD_MEMBERSHIP,
                 AddMembershipCall(key=self._key),
-                result_type=MembershipAdded,
-                start_to_close_timeout=timedelta(minutes=2),
-                schedule_to_close_timeout=timedelta(minutes=10),
-                retry_policy=_ADD_RETRY,
                 summary=f"Add user {self._key.user_id} to role {self._key.role_id}",
+                start_to_close=timedelta(minutes=2),
+                retry=steps.PATIENT,
+                schedule_to_close=timedelta(minutes=10),
             )
         except ActivityError as error:
-            message = _message(error)
+            message = failure_message(error)
             for holder in list(self._leases):
                 self._rejections[holder] = message
                 del self._leases[holder]
@@ -197,13 +187,12 @@ class RoleMembershipWorkflow:
         delay = REMOVAL_RETRY_FIRST
         while True:
             try:
-                removed: MembershipRemoved = await workflow.execute_activity(
-                    REMOVE_MEMBERSHIP_ACTIVITY,
+                removed = await steps.call(
+                    contract.REMOVE_MEMBERSHIP,
                     RemoveMembershipCall(key=self._key, membership_id=membership.membership_id),
-                    result_type=MembershipRemoved,
-                    start_to_close_timeout=timedelta(minutes=2),
-                    retry_policy=_REMOVE_RETRY,
                     summary=f"Remove user {self._key.user_id} from role {self._key.role_id}",
+                    start_to_close=timedelta(minutes=2),
+                    retry=steps.FOREVER,
                 )
                 break
             except ActivityError as error:
@@ -213,10 +202,10 @@ class RoleMembershipWorkflow:
                 self._note(
                     "membership_removal_failed",
                     None,
-                    f"{_message(error)}; trying again in {int(delay.total_seconds())}s",
+                    f"{failure_message(error)}; trying again in {int(delay.total_seconds())}s",
                 )
                 workflow.set_current_details(
-                    self._details() + f"\n\n**Removal failing**: {_message(error)}"
+                    self._details() + f"\n\n**Removal failing**: {failure_message(error)}"
                 )
                 await workflow.sleep(delay, summary="retry the removal")
                 delay = min(delay * 2, REMOVAL_RETRY_MAX)
@@ -270,7 +259,8 @@ class RoleMembershipWorkflow:
             raise ValueError("a lease needs a holder")
 
     @workflow.update
-    async def release_lease(self, holder: str) -> LeaseReleased:
+    async def release_lease(self, release: ReleaseLease) -> LeaseReleased:
+        holder = release.holder
         held = self._leases.pop(holder, None) is not None
         self._note("lease_released" if held else "release_of_unknown_lease", holder, None)
         removals = self._removals

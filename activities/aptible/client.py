@@ -54,6 +54,7 @@ from activities.aptible.transport import (
     CallTally,
     auth_root_from_env,
 )
+from jitflow.contracts.base import normalize_email
 
 __all__ = ["AUTH_ROOT_ENV", "DEFAULT_AUTH_ROOT", "AptibleClient"]
 
@@ -166,13 +167,13 @@ class AptibleClient:
         Aptible has no search by email, so this reads the user list page by page until found.
         """
         org = normalize_id(org_id, "organization id")
-        wanted = email.strip().lower()
+        wanted = normalize_email(email)
         if "@" not in wanted:
             raise AptibleInvalidInput(f"email {email!r} is not an email address")
         subject = Subject(f"looking up user {wanted}", organization_id=org)
 
         def matches(item: Body) -> bool:
-            return str(item.get("email", "")).strip().lower() == wanted
+            return normalize_email(str(item.get("email", ""))) == wanted
 
         items = await self._read_list(
             credentials, f"/organizations/{org}/users", "users", subject, CallTally(), until=matches

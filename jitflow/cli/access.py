@@ -18,8 +18,8 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.access_models import (
-    DEFAULT_TASK_QUEUE,
+from jitflow.access_client import AccessRequests
+from jitflow.contracts.access import (
     AccessRequestInput,
     AccessState,
     Cancellation,
@@ -27,8 +27,8 @@ from activities.access_models import (
     Revocation,
     UpdateOutcome,
 )
+from jitflow.contracts.names import DEFAULT_TASK_QUEUE
 from jitflow.temporal import TemporalConnectionError, connect
-from workflows.access_request import AccessRequestWorkflow
 
 _T = TypeVar("_T")
 
@@ -115,10 +115,10 @@ async def _wait_for_state(
     A request's first steps (configuration, identity, permissions) run in activities, so the
     state a command wants to show may be a moment behind the call that caused it.
     """
-    handle = client.get_workflow_handle_for(AccessRequestWorkflow.run, workflow_id)
+    requests = AccessRequests(client)
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        state = await handle.query(AccessRequestWorkflow.status)
+        state = await requests.status(workflow_id)
         if done(state) or asyncio.get_running_loop().time() > deadline:
             return state
         await asyncio.sleep(0.1)
@@ -178,12 +178,8 @@ def request(
     chosen_id = workflow_id or f"access-{uuid.uuid4()}"
 
     async def start(client: Client) -> AccessState:
-        handle = await client.start_workflow(
-            AccessRequestWorkflow.run,
-            body,
-            id=chosen_id,
-            task_queue=task_queue,
-            static_summary=f"{requester} requests {target} for {duration}",
+        handle = await AccessRequests(client, task_queue).start(
+            body, chosen_id, summary=f"{requester} requests {target} for {duration}"
         )
         # Wait until approvers can act (or the request already ended: refused, auto-approved).
         return await _wait_for_state(
@@ -215,13 +211,9 @@ def _decision_command(name: str, equivalent: str) -> click.Command:
         namespace: str | None,
     ) -> None:
         async def decide(client: Client) -> tuple[UpdateOutcome, AccessState | None]:
-            handle = client.get_workflow_handle_for(AccessRequestWorkflow.run, workflow_id)
-            update = (
-                AccessRequestWorkflow.approve if name == "approve" else AccessRequestWorkflow.deny
-            )
-            outcome = await handle.execute_update(
-                update, Decision(approver=approver, message=message)
-            )
+            requests = AccessRequests(client)
+            send = requests.approve if name == "approve" else requests.deny
+            outcome = await send(workflow_id, Decision(approver=approver, message=message))
             if not (outcome.accepted and name == "approve"):
                 return outcome, None
             # Show the grant once it is in place (the update answers "approved" when Aptible
@@ -270,10 +262,7 @@ def revoke(
     """
 
     async def call(client: Client) -> UpdateOutcome:
-        handle = client.get_workflow_handle_for(AccessRequestWorkflow.run, workflow_id)
-        return await handle.execute_update(
-            AccessRequestWorkflow.revoke, Revocation(by=by, message=message)
-        )
+        return await AccessRequests(client).revoke(workflow_id, Revocation(by=by, message=message))
 
     _print_outcome(_run(address, namespace, call))
 
@@ -295,9 +284,8 @@ def cancel(
     """
 
     async def call(client: Client) -> UpdateOutcome:
-        handle = client.get_workflow_handle_for(AccessRequestWorkflow.run, workflow_id)
-        return await handle.execute_update(
-            AccessRequestWorkflow.cancel, Cancellation(by=by, message=message)
+        return await AccessRequests(client).cancel(
+            workflow_id, Cancellation(by=by, message=message)
         )
 
     _print_outcome(_run(address, namespace, call))
@@ -316,8 +304,7 @@ def status(workflow_id: str, as_json: bool, address: str | None, namespace: str 
     """
 
     async def call(client: Client) -> AccessState:
-        handle = client.get_workflow_handle_for(AccessRequestWorkflow.run, workflow_id)
-        return await handle.query(AccessRequestWorkflow.status)
+        return await AccessRequests(client).status(workflow_id)
 
     state = _run(address, namespace, call)
     click.echo(state.model_dump_json(indent=2) if as_json else describe_state(state))

@@ -24,7 +24,7 @@ from jitflow.identity import (
 )
 from jitflow.identity.database import database_url_from_env, safe_url
 from jitflow.identity.validation import (
-    normalize_email,
+    checked_email,
     normalize_external_id,
     normalize_service_type,
     normalize_service_user_id,
@@ -146,7 +146,7 @@ def create_user(
     database_url: str | None,
 ) -> None:
     """Add a user."""
-    address = _check(lambda: normalize_email(email))
+    address = _check(lambda: checked_email(email))
     with _store(database_url) as store:
         user = store.create_user(address, role, first_name, last_name)
     click.echo(f"Created user {user.email} ({user.role})")
@@ -203,7 +203,7 @@ def update_identity(
     email: str, service_type: str, external_id: str, new_value: str, database_url: str | None
 ) -> None:
     """Set a user's id in a service (the user is created as a member if unknown)."""
-    address = _check(lambda: normalize_email(email))
+    address = _check(lambda: checked_email(email))
     kind, external = _identity_key(service_type, external_id)
     value = _check(lambda: normalize_service_user_id(kind, new_value))
     with _store(database_url) as store:
@@ -224,7 +224,7 @@ def delete_identity(
     email: str, service_type: str, external_id: str, force: bool, database_url: str | None
 ) -> None:
     """Remove a user's id in a service."""
-    address = _check(lambda: normalize_email(email))
+    address = _check(lambda: checked_email(email))
     kind, external = _identity_key(service_type, external_id)
     with _store(database_url) as store:
         if store.get_identity(address, kind, external) is None:
@@ -241,7 +241,7 @@ def delete_identity(
 @_database_option
 def set_role(email: str, role: str, database_url: str | None) -> None:
     """Make a user an admin, a member or a guest."""
-    address = _check(lambda: normalize_email(email))
+    address = _check(lambda: checked_email(email))
     with _store(database_url) as store:
         user = store.set_role(address, role.lower())
     click.echo(f"{user.email} is now {user.role}")
@@ -253,7 +253,7 @@ def set_role(email: str, role: str, database_url: str | None) -> None:
 @_database_option
 def update_name(email: str, name: tuple[str, ...], database_url: str | None) -> None:
     """Set a user's name: one word is the first name; otherwise the last word is the last name."""
-    address = _check(lambda: normalize_email(email))
+    address = _check(lambda: checked_email(email))
     words = " ".join(name).split()
     first, last = (words[0], None) if len(words) == 1 else (" ".join(words[:-1]), words[-1])
     with _store(database_url) as store:
@@ -267,7 +267,7 @@ def update_name(email: str, name: tuple[str, ...], database_url: str | None) -> 
 @_database_option
 def delete_user(email: str, force: bool, database_url: str | None) -> None:
     """Delete a user and all of their identities."""
-    address = _check(lambda: normalize_email(email))
+    address = _check(lambda: checked_email(email))
     with _store(database_url) as store:
         if store.get_user(address) is None:
             raise click.ClickException(f"no user with email {address!r}")

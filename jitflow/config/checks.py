@@ -20,7 +20,7 @@ PostLoadCheck = Callable[[JitflowConfig], Iterable[ConfigIssue]]
 #: ``"package.module:function"`` of every check ``jitflow validate`` runs, in order.
 POST_LOAD_CHECKS: list[str] = [
     # Every flow's reducers and hooks import, and their names and signatures are ones jitflow calls.
-    "reducers.runtime.checks:implementation_issues",
+    "jitflow.reducer_runtime.checks:implementation_issues",
 ]
 
 

@@ -13,13 +13,17 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from temporalio.client import WorkflowHandle
-
-from activities.access_models import AccessRequestInput, AccessState, Decision, Revocation
+from jitflow.access_client import AccessRequests
+from jitflow.contracts.access import (
+    AccessRequestInput,
+    AccessState,
+    Decision,
+    Revocation,
+)
+from jitflow.devstack.example import EXAMPLE_ADMIN_ROLE_ID
 from jitflow.devstack.stack import StackSettings
+from jitflow.emulator.admin_client import EmulatorAdmin
 from jitflow.temporal import connect
-from jitflow.testing.aptible_emulator import EXAMPLE_ADMIN_ROLE_ID, EmulatorAdmin
-from workflows.access_request import AccessRequestWorkflow
 
 REQUESTER = "alice@example.com"
 APPROVER = "bob@example.com"
@@ -74,14 +78,15 @@ class _Clock:
 
 
 async def _wait_status(
-    handle: WorkflowHandle[AccessRequestWorkflow, AccessState],
+    requests: AccessRequests,
+    workflow_id: str,
     wanted: Callable[[AccessState], bool],
     what: str,
     timeout: float = 30.0,
 ) -> AccessState:
     deadline = time.monotonic() + timeout
     while True:
-        state = await handle.query(AccessRequestWorkflow.status)
+        state = await requests.status(workflow_id)
         if wanted(state):
             return state
         if state.final or time.monotonic() > deadline:
@@ -107,8 +112,8 @@ async def run_demo(settings: StackSettings, echo: Callable[[str], None] = print)
         if REQUESTER in admin.member_emails(EXAMPLE_ADMIN_ROLE_ID):
             raise DemoFailed(f"{REQUESTER} already holds the Admin Role in the emulator")
         workflow_id = f"demo-{uuid.uuid4().hex[:8]}"
-        handle = await client.start_workflow(
-            AccessRequestWorkflow.run,
+        requests = AccessRequests(client)
+        handle = await requests.start(
             AccessRequestInput(
                 flow="aptible_access",
                 target=TARGET,
@@ -116,27 +121,28 @@ async def run_demo(settings: StackSettings, echo: Callable[[str], None] = print)
                 duration="10m",
                 reason="demo: investigate incident 42",
             ),
-            id=workflow_id,
-            task_queue="jitflow",
+            workflow_id,
         )
         echo(f"{clock.stamp()} {REQUESTER} requested {TARGET} for 10m: workflow {workflow_id}")
 
-        state = await _wait_status(handle, lambda s: s.ready_for_decision, "a pending request")
+        state = await _wait_status(
+            requests, workflow_id, lambda s: s.ready_for_decision, "a pending request"
+        )
         assert state.permissions is not None
         echo(f"{clock.stamp()} pending; approvers: {', '.join(state.permissions.approvers)}")
-        outcome = await handle.execute_update(
-            AccessRequestWorkflow.approve, Decision(approver=APPROVER, message="go ahead")
+        outcome = await requests.approve(
+            workflow_id, Decision(approver=APPROVER, message="go ahead")
         )
         echo(f"{clock.stamp()} {APPROVER} approved: {outcome.status}")
-        state = await _wait_status(handle, lambda s: s.status == "escalated", "escalation")
+        state = await _wait_status(
+            requests, workflow_id, lambda s: s.status == "escalated", "escalation"
+        )
         await _wait_membership(admin, present=True)
         echo(
             f"{clock.stamp()} escalated: {REQUESTER} is a member of the Admin Role in Aptible "
             f"until {state.expires_at:%H:%M:%S} UTC"
         )
-        outcome = await handle.execute_update(
-            AccessRequestWorkflow.revoke, Revocation(by=REQUESTER, message="done early")
-        )
+        outcome = await requests.revoke(workflow_id, Revocation(by=REQUESTER, message="done early"))
         echo(f"{clock.stamp()} {REQUESTER} revoked: {outcome.status}")
         state = await handle.result()
         await _wait_membership(admin, present=False)

@@ -13,9 +13,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from jitflow.devstack.binaries import temporal_cli
 from jitflow.devstack.supervisor import Service, tcp_ready
 from jitflow.search_attributes import dev_server_args
-from jitflow.testing.binaries import temporal_cli
 
 #: The bot secret of the example configuration, as Sym's page shows it.
 EXAMPLE_SECRET_NAME = "sym/main/aptible-bot-credentials"

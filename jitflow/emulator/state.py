@@ -20,6 +20,8 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from jitflow.contracts.base import normalize_email
+
 RoleType = Literal[
     "owner", "platform_owner", "platform_user", "compliance_owner", "compliance_user"
 ]
@@ -242,7 +244,7 @@ class EmulatorState:
     # -- queries --------------------------------------------------------------------------------
 
     def user_by_email(self, email: str) -> UserRecord | None:
-        wanted = email.strip().lower()
+        wanted = normalize_email(email)
         return next((u for u in self.users.values() if u.email.lower() == wanted), None)
 
     def role_memberships(self, role_id: str) -> list[MembershipRecord]:

@@ -16,11 +16,11 @@ import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from jitflow.events import UserRoleName
+from jitflow.contracts.events import UserRoleName
 from jitflow.identity.errors import CsvRejected, InvalidValue
 from jitflow.identity.models import Identity, User
 from jitflow.identity.validation import (
-    normalize_email,
+    checked_email,
     normalize_external_id,
     normalize_name,
     normalize_role,
@@ -127,7 +127,7 @@ def parse_users_csv(text: str) -> UsersCsv:
             return cells[fixed[column]] if column in fixed else None
 
         try:
-            email = normalize_email(cell(EMAIL) or "")
+            email = checked_email(cell(EMAIL) or "")
         except InvalidValue as error:
             problems.append(f"line {line}: {error}")
             continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from jitflow.events import UserRoleName
+from jitflow.contracts.events import UserRoleName
 
 
 @dataclass(frozen=True)

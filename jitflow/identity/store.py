@@ -18,7 +18,8 @@ from sqlalchemy import Connection, Engine, Row, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from jitflow.events import UserData, UserRoleName
+from jitflow.contracts.base import normalize_email
+from jitflow.contracts.events import UserData, UserRoleName
 from jitflow.identity import migrate
 from jitflow.identity.csv_format import ServiceKey, parse_users_csv, render_users_csv
 from jitflow.identity.database import create_store_engine, database_url_from_env, safe_url
@@ -27,7 +28,7 @@ from jitflow.identity.models import CsvApplyReport, Identity, User
 from jitflow.identity.schema import identities, users
 from jitflow.identity.validation import (
     DEFAULT_ROLE,
-    normalize_email,
+    checked_email,
     normalize_external_id,
     normalize_name,
     normalize_role,
@@ -159,7 +160,7 @@ class IdentityStore:
     # Users ---------------------------------------------------------------------------------
 
     def get_user(self, email: str) -> User | None:
-        address = normalize_email(email)
+        address = checked_email(email)
         with self._transaction() as connection:
             row = connection.execute(select(users).where(users.c.email == address)).first()
         return _user(row) if row is not None else None
@@ -178,7 +179,7 @@ class IdentityStore:
         last_name: str | None = None,
     ) -> User:
         """Add a new user; raise UserExists if the email is taken."""
-        address, chosen = normalize_email(email), normalize_role(role)
+        address, chosen = checked_email(email), normalize_role(role)
         first, last = normalize_name(first_name), normalize_name(last_name)
         now = _now()
         with self._transaction() as connection:
@@ -208,7 +209,7 @@ class IdentityStore:
         last_name: str | _Keep | None = KEEP,
     ) -> User:
         """Create or update the user; ``role=None`` and ``KEEP`` names leave those unchanged."""
-        address = normalize_email(email)
+        address = checked_email(email)
         values: dict[str, Any] = {}
         if role is not None:
             values["role"] = normalize_role(role)
@@ -236,7 +237,7 @@ class IdentityStore:
         )
 
     def _update_existing(self, email: str, **values: Any) -> User:
-        address = normalize_email(email)
+        address = checked_email(email)
         with self._transaction() as connection:
             changed = connection.execute(
                 update(users).where(users.c.email == address).values(**values, updated_at=_now())
@@ -248,7 +249,7 @@ class IdentityStore:
 
     def delete_user(self, email: str) -> bool:
         """Remove the user and all their identities; False if there was no such user."""
-        address = normalize_email(email)
+        address = checked_email(email)
         with self._transaction() as connection:
             user_id = connection.execute(
                 select(users.c.id).where(users.c.email == address)
@@ -261,7 +262,7 @@ class IdentityStore:
 
     def role_of(self, email: str) -> UserRoleName:
         """The user's role; ``member`` for anyone the store does not know (Sym's default)."""
-        address = email.strip().lower()
+        address = normalize_email(email)
         with self._transaction() as connection:
             role = connection.execute(
                 select(users.c.role).where(users.c.email == address)
@@ -276,7 +277,7 @@ class IdentityStore:
 
     def user_data(self, email: str) -> UserData:
         """The user as reducers see it, identities included; a bare ``member`` if unknown."""
-        address = normalize_email(email)
+        address = checked_email(email)
         user = self.get_user(address)
         held = {item.column: item.service_user_id for item in self.list_identities(address)}
         if user is None:
@@ -293,7 +294,7 @@ class IdentityStore:
 
     def get_identity(self, email: str, service_type: str, external_id: str) -> str | None:
         """The user's id in the service, or None when none is stored."""
-        address, (kind, external) = normalize_email(email), _key(service_type, external_id)
+        address, (kind, external) = checked_email(email), _key(service_type, external_id)
         with self._transaction() as connection:
             value: str | None = connection.execute(
                 select(identities.c.service_user_id)
@@ -310,7 +311,7 @@ class IdentityStore:
         self, email: str, service_type: str, external_id: str, service_user_id: str
     ) -> Identity:
         """Store (or replace) the user's id in the service, creating the user if needed."""
-        address, (kind, external) = normalize_email(email), _key(service_type, external_id)
+        address, (kind, external) = checked_email(email), _key(service_type, external_id)
         value = normalize_service_user_id(kind, service_user_id)
         now = _now()
         with self._transaction() as connection:
@@ -349,7 +350,7 @@ class IdentityStore:
 
     def delete_identity(self, email: str, service_type: str, external_id: str) -> bool:
         """Forget the user's id in the service; False if none was stored."""
-        address, (kind, external) = normalize_email(email), _key(service_type, external_id)
+        address, (kind, external) = checked_email(email), _key(service_type, external_id)
         with self._transaction() as connection:
             user_id = connection.execute(
                 select(users.c.id).where(users.c.email == address)
@@ -371,7 +372,7 @@ class IdentityStore:
         """Identities of one user or of all, optionally of one service type, in a stable order."""
         query = select(*_IDENTITY_COLUMNS).join(users, users.c.id == identities.c.user_id)
         if email is not None:
-            query = query.where(users.c.email == normalize_email(email))
+            query = query.where(users.c.email == checked_email(email))
         if service_type is not None:
             query = query.where(identities.c.service_type == normalize_service_type(service_type))
         query = query.order_by(users.c.email, identities.c.service_type, identities.c.external_id)

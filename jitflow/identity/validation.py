@@ -12,7 +12,8 @@ import uuid
 from collections.abc import Callable
 from typing import get_args
 
-from jitflow.events import UserRoleName
+from jitflow.contracts.base import normalize_email
+from jitflow.contracts.events import UserRoleName
 from jitflow.identity.errors import InvalidValue
 
 ROLES: tuple[UserRoleName, ...] = get_args(UserRoleName)
@@ -39,9 +40,9 @@ _MAX_EMAIL = 320
 _MAX_ID = 512
 
 
-def normalize_email(value: str) -> str:
+def checked_email(value: str) -> str:
     """Trimmed, lower-case email; raise InvalidValue naming the value when it is not one."""
-    email = value.strip().lower()
+    email = normalize_email(value)
     if len(email) > _MAX_EMAIL or not _EMAIL.match(email):
         raise InvalidValue(f"invalid email {value!r}: expected something like name@example.com")
     return email

@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import boto3
 
-from jitflow.testing.ports import free_port
+from jitflow.devstack.ports import free_port
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient

@@ -25,7 +25,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from jitflow.testing.ports import free_port
+from jitflow.devstack.ports import free_port
 
 SUPERUSER = "jitflow"
 _START_TIMEOUT_SECONDS = 30.0

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from jitflow.devstack.ports import free_port
 from jitflow.devstack.stack import StackSettings
 from jitflow.devstack.supervisor import StackError, single_instance
-from jitflow.testing.ports import free_port
 from jitflow.testing.webui import find_chromium, render_text
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.identity import IdentityActivities, IdentityNotFound
-from activities.identity_models import (
+from jitflow.contracts.identity import (
     IDENTITY_NOT_FOUND,
     INVALID_IDENTITY,
     IdentityReducerCall,

@@ -9,7 +9,7 @@ from identity_constants import ALICE_ID, BOB_ID, ORG, OTHER_ORG
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from jitflow.events import UserData
+from jitflow.contracts.events import UserData
 from jitflow.identity import (
     KEEP,
     IdentityStore,

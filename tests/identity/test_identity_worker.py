@@ -16,9 +16,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.identity import IdentityActivities
-from activities.identity_models import IDENTITY_NOT_FOUND, ResolvedIdentity, ResolveIdentityInput
+from jitflow.contracts.identity import IDENTITY_NOT_FOUND, ResolvedIdentity, ResolveIdentityInput
+from jitflow.devstack.binaries import temporal_test_server
 from jitflow.identity import IdentityStore
-from jitflow.testing.binaries import temporal_test_server
 
 
 @workflow.defn(sandboxed=False)

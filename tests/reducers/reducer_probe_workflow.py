@@ -9,7 +9,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.reducers import ReducerActivities
-    from jitflow.events import HookCall, HookOutcome, Permissions, PermissionsCall
+    from jitflow.contracts.events import HookCall, HookOutcome, Permissions, PermissionsCall
 
 
 @workflow.defn

@@ -19,10 +19,11 @@ from jitflow.config.models import (
     SecretRef,
     SourceLocation,
 )
-from jitflow.events import EventData, TargetData, UserData
+from jitflow.contracts.events import EventData, TargetData, UserData
+from jitflow.devstack.example import EXAMPLE_ADMIN_ROLE_ID, EXAMPLE_ORG_ID
 
-ORG_ID = "94a49e57-d046-4d9d-9dbf-f7711e337368"
-ROLE_ID = "24463ef7-1d6e-402e-a365-69cb6db80c6e"
+ORG_ID = EXAMPLE_ORG_ID
+ROLE_ID = EXAMPLE_ADMIN_ROLE_ID
 REQUESTER = "alice@example.com"
 
 

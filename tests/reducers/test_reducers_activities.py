@@ -16,14 +16,14 @@ from reducer_test_support import (
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.identity_models import IdentityReducerCall
 from activities.reducers import (
     REDUCER_CONFIGURATION_ERROR,
     REDUCER_ERROR,
     ReducerActivities,
     hook_options,
 )
-from jitflow.events import EventData, HookCall, HookOutcome, Permissions, PermissionsCall
+from jitflow.contracts.events import EventData, HookCall, HookOutcome, Permissions, PermissionsCall
+from jitflow.contracts.identity import IdentityReducerCall
 
 ROLES = {"Admin@Example.com": "admin", "bob@example.com": "member", "gus@example.com": "guest"}
 

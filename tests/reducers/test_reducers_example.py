@@ -11,8 +11,8 @@ from temporalio.testing import ActivityEnvironment
 from activities.reducers import ReducerActivities
 from jitflow.config.loader import load_config
 from jitflow.config.models import Implementation
-from jitflow.events import HookCall, HookOutcome, PermissionsCall
-from reducers.runtime import check_implementations
+from jitflow.contracts.events import HookCall, HookOutcome, PermissionsCall
+from jitflow.reducer_runtime import check_implementations
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

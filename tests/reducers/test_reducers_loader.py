@@ -9,7 +9,7 @@ import pytest
 from reducer_test_support import file_implementation, make_config, write_module
 
 from jitflow.config.models import Implementation
-from reducers.runtime import (
+from jitflow.reducer_runtime import (
     ImplementationCache,
     ImplementationError,
     check_implementations,

@@ -10,8 +10,8 @@ from reducer_test_support import REQUESTER, event, file_implementation, make_con
 from temporalio.testing import ActivityEnvironment
 
 from activities.reducers import ReducerActivities
-from jitflow.events import EventData, HookCall, HookOutcome, PermissionsCall
-from reducers.runtime import check_implementations
+from jitflow.contracts.events import EventData, HookCall, HookOutcome, PermissionsCall
+from jitflow.reducer_runtime import check_implementations
 
 PORTED = Path(__file__).parent / "ported" / "impl.py"
 

@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 import reducers
+from jitflow.sdk._context import CallContext, calling
 from reducers import (
     SRN,
     ApprovalTemplate,
@@ -27,7 +28,6 @@ from reducers import (
     store,
     user_ids,
 )
-from reducers.sdk._context import CallContext, calling
 
 #: Every name ``sym.sdk`` exports (sym-semantics B.5).
 SYM_SDK_NAMES = (  # noqa: SIM905 - as the list reads in the spec

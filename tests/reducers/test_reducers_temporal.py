@@ -17,8 +17,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.reducers import REDUCER_ERROR, ReducerActivities, hook_options
-from jitflow.events import PermissionsCall
-from jitflow.testing.binaries import temporal_test_server
+from jitflow.contracts.events import PermissionsCall
+from jitflow.devstack.binaries import temporal_test_server
 
 IMPL = """
 from reducers import ApprovalTemplate, RequestPermission, hook, reducer

@@ -22,6 +22,7 @@ from activities.secrets_errors import (
     SecretNotFound,
     SecretsManagerUnavailable,
 )
+from jitflow.devstack.ports import free_port
 from jitflow.testing.moto_server import (
     DUMMY_ACCESS_KEY_ID,
     DUMMY_SECRET_ACCESS_KEY,
@@ -29,7 +30,6 @@ from jitflow.testing.moto_server import (
     create_secret,
     enforce_iam_authorization,
 )
-from jitflow.testing.ports import free_port
 
 GUARDED_SECRET = "sym/main/aptible-bot-credentials"
 GUARDED_VALUE = {"username": "bot@example.com", "password": "guarded-password-value"}

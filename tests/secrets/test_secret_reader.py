@@ -13,8 +13,8 @@ from activities.secrets_errors import (
     SecretNotJson,
     SecretValueUnusable,
 )
+from jitflow.devstack.ports import free_port
 from jitflow.testing.moto_server import create_secret, secrets_manager_client
-from jitflow.testing.ports import free_port
 
 BOT = {"username": "bot@example.com", "password": "hunter2-correct-horse"}
 

@@ -18,9 +18,9 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 
+from jitflow.devstack.binaries import temporal_cli
+from jitflow.devstack.ports import free_port
 from jitflow.search_attributes import dev_server_args
-from jitflow.testing.binaries import temporal_cli
-from jitflow.testing.ports import free_port
 from jitflow.testing.webui import find_chromium, render_text
 from workflows.search_keys import JIT_FLOW, JIT_REQUESTER, JIT_STATUS
 

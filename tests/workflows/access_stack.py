@@ -21,11 +21,14 @@ import boto3
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
-from activities.access_models import AccessRequestInput, AccessState
 from activities.aptible.client import AptibleClient
 from activities.secrets import SecretReader
 from jitflow.config.loader import load_config
 from jitflow.config.models import AptibleRoleTarget, Flow, FlowParams, JitflowConfig
+from jitflow.contracts.access import (
+    AccessRequestInput,
+    AccessState,
+)
 from jitflow.identity import IdentityStore
 from jitflow.testing.aptible_emulator import (
     EXAMPLE_ADMIN_ROLE_ID,

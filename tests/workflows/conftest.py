@@ -15,10 +15,10 @@ from access_stack import Stack, running_worker
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from jitflow.devstack.binaries import temporal_cli, temporal_test_server
 from jitflow.search_attributes import dev_server_args
 from jitflow.temporal import ensure_search_attributes
 from jitflow.testing.aptible_emulator import RunningAptibleEmulator, start_aptible_emulator
-from jitflow.testing.binaries import temporal_cli, temporal_test_server
 from jitflow.testing.moto_server import MotoServer
 
 

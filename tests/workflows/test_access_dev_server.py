@@ -18,9 +18,12 @@ from access_stack import ADMIN_ROLE, READONLY_ROLE, Stack, wait_for
 from click.testing import CliRunner, Result
 from temporalio.client import WorkflowUpdateFailedError
 
-from activities.access_models import AccessState, Decision
 from jitflow.cli.main import main
-from jitflow.testing.binaries import temporal_cli
+from jitflow.contracts.access import (
+    AccessState,
+    Decision,
+)
+from jitflow.devstack.binaries import temporal_cli
 from workflows.access_request import AccessRequestWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

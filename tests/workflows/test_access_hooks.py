@@ -18,8 +18,8 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import CancelledError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.access_models import Decision
 from jitflow.config.models import Implementation
+from jitflow.contracts.access import Decision
 from jitflow.testing.aptible_emulator import EXAMPLE_READONLY_ROLE_ID, RunningAptibleEmulator
 from workflows.access_request import AccessRequestWorkflow
 

@@ -31,13 +31,13 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.access_models import (
+from jitflow.contracts.access import (
     AccessState,
     Cancellation,
     Decision,
     Revocation,
-    RoleMembershipState,
 )
+from jitflow.contracts.membership import RoleMembershipState
 from workflows.access_request import AccessRequestWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -7,10 +7,14 @@ from access_stack import secret_reader
 from access_stack import test_config as example_test_config
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
-from activities.access_models import AddMembershipCall, MembershipKey, RemoveMembershipCall
 from activities.aptible.client import AptibleClient
 from activities.bot_credentials import BotCredentials
 from activities.membership import MembershipActivities
+from jitflow.contracts.membership import (
+    AddMembershipCall,
+    MembershipKey,
+    RemoveMembershipCall,
+)
 from jitflow.testing.aptible_emulator import (
     EXAMPLE_ADMIN_ROLE_ID,
     EXAMPLE_ORG_ID,

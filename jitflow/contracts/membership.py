@@ -1,0 +1,149 @@
+"""``RoleMembership``'s messages: the membership key, leases, and the Aptible activity calls.
+
+The owner workflow, the lease activities that reach it with update-with-start, and the Aptible
+activities it schedules all speak these. Ids and flags only: never a credential.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import model_validator
+
+from jitflow.contracts.access import TimelineEntry
+from jitflow.contracts.base import Contract
+
+
+class MembershipKey(Contract):
+    """One (organization, role, Aptible user) membership and the integration managing it."""
+
+    org_id: str
+    role_id: str
+    user_id: str
+    integration_key: str
+
+    @property
+    def workflow_id(self) -> str:
+        return membership_workflow_id(self.org_id, self.role_id, self.user_id)
+
+
+def membership_workflow_id(org_id: str, role_id: str, user_id: str) -> str:
+    """The deterministic id of the owner of one membership."""
+    return f"membership/{org_id.lower()}/{role_id.lower()}/{user_id.lower()}"
+
+
+class Lease(Contract):
+    """A grant's claim on a membership: held by ``holder`` (an AccessRequest) until ``ends_at``."""
+
+    holder: str
+    ends_at: datetime | None = None
+    """``None`` means until released (flows with ``schedule_deescalation = false``)."""
+    granted_at: datetime | None = None
+    duration_seconds: int | None = None
+    """When set, the owner moves ``ends_at`` to this long after the membership is confirmed, so
+    a grant's length counts from escalation even when Aptible was slow or down for a while."""
+
+
+class LeaseRequest(Contract):
+    """Add (or extend) a lease; the owner makes sure the membership exists before answering."""
+
+    key: MembershipKey
+    lease: Lease
+
+
+class LeaseRelease(Contract):
+    """Release ``holder``'s lease; the owner removes the membership when no lease is left."""
+
+    key: MembershipKey
+    holder: str
+    reason: str = "released"
+
+
+class LeaseGrant(Contract):
+    """The owner's answer to a lease: the membership exists, and whether it was standing access."""
+
+    membership_workflow_id: str
+    membership_id: str | None
+    preexisting: bool
+    ends_at: datetime | None
+    active_leases: int
+    confirmed_at: datetime | None = None
+    """When the owner knew the membership existed: the moment access was granted."""
+
+
+class LeaseReleased(Contract):
+    """The owner's answer to a release."""
+
+    membership_workflow_id: str
+    released: bool
+    """False when the owner held no such lease (already released, or ended on its timer)."""
+    membership_removed: bool
+    remaining_leases: int
+
+
+class MembershipRecord(Contract):
+    """What the owner knows about the Aptible membership itself."""
+
+    membership_id: str | None
+    preexisting: bool
+    created_at: datetime
+
+
+class RoleMembershipInput(Contract):
+    """Start (or continue-as-new) state of a ``RoleMembership`` owner."""
+
+    key: MembershipKey
+    leases: tuple[Lease, ...] = ()
+    membership: MembershipRecord | None = None
+    audit: tuple[TimelineEntry, ...] = ()
+    """The last entries of the audit trail, carried across continue-as-new."""
+
+
+class RoleMembershipState(Contract):
+    """The owner's ``state`` query and result."""
+
+    key: MembershipKey
+    leases: tuple[Lease, ...]
+    membership: MembershipRecord | None
+    audit: tuple[TimelineEntry, ...]
+
+
+class AddMembershipCall(Contract):
+    """Make sure ``key``'s membership exists in Aptible."""
+
+    key: MembershipKey
+
+
+class MembershipAdded(Contract):
+    membership_id: str | None
+    preexisting: bool
+
+
+class RemoveMembershipCall(Contract):
+    """Make sure ``key``'s membership no longer exists in Aptible."""
+
+    key: MembershipKey
+    membership_id: str | None
+
+
+class MembershipRemoved(Contract):
+    removed: bool
+    already_absent: bool
+    left_organization: bool
+
+
+class ReleaseLease(Contract):
+    """Body of the owner's ``release_lease`` update: give back ``holder``'s lease.
+
+    A bare JSON string (``"<request workflow id>"``, the form before this model) is still read
+    as the holder, so owners running before the change and hand-typed releases keep working.
+    """
+
+    holder: str
+    reason: str = "released"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _holder_as_string(cls, data: Any) -> Any:
+        return {"holder": data} if isinstance(data, str) else data

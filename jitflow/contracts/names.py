@@ -1,0 +1,29 @@
+"""Names that several rooms must spell the same way: task queue, workflow types, updates.
+
+Registered names are part of every recorded history; renaming one breaks replay of running
+workflows, so they are defined here once and never derived from Python identifiers.
+"""
+
+from __future__ import annotations
+
+#: Task queue and workflow type names, shared by the worker, the CLI and the tests.
+DEFAULT_TASK_QUEUE = "jitflow"
+ACCESS_WORKFLOW_TYPE = "AccessRequest"
+MEMBERSHIP_WORKFLOW_TYPE = "RoleMembership"
+
+#: ``AccessRequest``'s updates and query.
+APPROVE_UPDATE = "approve"
+DENY_UPDATE = "deny"
+REVOKE_UPDATE = "revoke"
+CANCEL_UPDATE = "cancel"
+STATUS_QUERY = "status"
+
+#: ``RoleMembership``'s updates and query.
+ADD_LEASE_UPDATE = "add_lease"
+RELEASE_LEASE_UPDATE = "release_lease"
+STATE_QUERY = "state"
+
+#: Heartbeat detail the add activity records right before its POST, and the failure type it
+#: raises when it fails after that point: the owner then treats the membership as possibly there.
+POSTING_HEARTBEAT = "posting membership"
+ADD_FAILED_AFTER_POST = "MembershipAddFailedAfterPost"

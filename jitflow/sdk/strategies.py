@@ -1,0 +1,47 @@
+"""Integrations and custom access strategies (``sym.sdk.strategies``)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
+
+from jitflow.sdk._context import not_available
+
+if TYPE_CHECKING:
+    from jitflow.sdk.event import Event
+    from jitflow.sdk.user import User
+
+
+class Integration(BaseModel):
+    """A ``sym_integration``: its type, external id (the Aptible organization id) and settings.
+
+    Settings that name secrets hold the secret's resource key, never its value.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    type: str
+    external_id: str
+    name: str | None = None
+    settings: dict[str, Any] = {}
+
+
+class AccessStrategy(ABC):
+    """Sym's base for custom strategies. jitflow runs only its built-in Aptible strategy."""
+
+    def __init__(self, integration: Integration) -> None:
+        self.integration = integration
+
+    def get_requester_identity(self, event: Event) -> str:
+        raise not_available("AccessStrategy.get_requester_identity", "custom strategies")
+
+    @abstractmethod
+    def fetch_remote_identity(self, user: User) -> str | None: ...
+
+    @abstractmethod
+    def escalate(self, target_id: str, event: Event) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def deescalate(self, target_id: str, event: Event) -> dict[str, Any] | None: ...

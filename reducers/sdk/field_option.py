@@ -1,5 +1,0 @@
-"""Sym's ``sym.sdk.field_option`` module: a re-export of ``FieldOption``."""
-
-from reducers.sdk.forms import FieldOption
-
-__all__ = ["FieldOption"]

@@ -1,0 +1,188 @@
+"""``AccessRequest``'s approval paths with every activity faked by name: milliseconds a case.
+
+The real activities (configuration, identity store, reducers, Aptible) are covered elsewhere;
+here the workflow's own decisions are under test, the way samples-python tests workflows:
+activities registered under the contract's names, returning fixed answers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+import pytest_asyncio
+from temporalio import activity
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from jitflow.access_client import AccessRequests, RequestHandle
+from jitflow.contracts import activities as contract
+from jitflow.contracts.access import (
+    AccessRequestInput,
+    Decision,
+    ResolvedRequest,
+    Revocation,
+)
+from jitflow.contracts.events import HookCall, HookOutcome, Permissions, PermissionsCall, TargetData
+from jitflow.contracts.identity import ResolvedIdentity, ResolveIdentityInput
+from jitflow.contracts.membership import LeaseGrant, LeaseRelease, LeaseReleased, LeaseRequest
+from workflows.access_request import AccessRequestWorkflow
+
+RESOLVED = ResolvedRequest(
+    flow_key="plain",
+    flow_name="plain",
+    target=TargetData(key="admin", name="admin", role_id="role-1"),
+    strategy_key="s",
+    integration_key="aptible",
+    org_id="org-1",
+    requester="alice@example.com",
+    duration_seconds=3600,
+    allowed_durations=(3600,),
+    request_timeout_seconds=600,
+    allow_revoke=True,
+    schedule_deescalation=True,
+    allow_guest_interaction=False,
+    include_decision_message=False,
+    handlers=("on_approve",),
+)
+
+
+class FakeActivities:
+    """Fixed answers; records the leases taken and released."""
+
+    def __init__(self) -> None:
+        self.acquired: list[LeaseRequest] = []
+        self.released: list[LeaseRelease] = []
+        self.on_approve = HookOutcome(called=True)
+
+    @activity.defn(name=contract.RESOLVE_REQUEST.name)
+    async def resolve(self, request: AccessRequestInput) -> ResolvedRequest:
+        return RESOLVED
+
+    @activity.defn(name=contract.RESOLVE_IDENTITY.name)
+    async def identity(self, lookup: ResolveIdentityInput) -> ResolvedIdentity:
+        return ResolvedIdentity(
+            email=lookup.email,
+            service_type="aptible",
+            external_id=lookup.org_id,
+            service_user_id="user-1",
+            source="stored",
+        )
+
+    @activity.defn(name=contract.GET_PERMISSIONS.name)
+    async def permissions(self, call: PermissionsCall) -> Permissions:
+        return Permissions(source="get_permissions", approvers=("bob@example.com",))
+
+    @activity.defn(name=contract.RUN_HOOK.name)
+    async def hook(self, call: HookCall) -> HookOutcome:
+        return self.on_approve if call.hook == "on_approve" else HookOutcome(called=False)
+
+    @activity.defn(name=contract.ACQUIRE_LEASE.name)
+    async def acquire(self, request: LeaseRequest) -> LeaseGrant:
+        self.acquired.append(request)
+        return LeaseGrant(
+            membership_workflow_id=request.key.workflow_id,
+            membership_id="m-1",
+            preexisting=False,
+            ends_at=request.lease.ends_at,
+            active_leases=1,
+            confirmed_at=request.lease.granted_at,
+        )
+
+    @activity.defn(name=contract.RELEASE_LEASE.name)
+    async def release(self, release: LeaseRelease) -> LeaseReleased:
+        self.released.append(release)
+        return LeaseReleased(
+            membership_workflow_id=release.key.workflow_id,
+            released=True,
+            membership_removed=True,
+            remaining_leases=0,
+        )
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def fakes(
+    time_skipping_env: WorkflowEnvironment,
+) -> AsyncIterator[tuple[AccessRequests, FakeActivities]]:
+    fake = FakeActivities()
+    queue = f"fake-{uuid.uuid4()}"
+    async with Worker(
+        time_skipping_env.client,
+        task_queue=queue,
+        workflows=[AccessRequestWorkflow],
+        activities=[
+            fake.resolve,
+            fake.identity,
+            fake.permissions,
+            fake.hook,
+            fake.acquire,
+            fake.release,
+        ],
+    ):
+        yield AccessRequests(time_skipping_env.client, queue), fake
+
+
+async def _pending(requests: AccessRequests) -> tuple[str, RequestHandle]:
+    workflow_id = f"fake-{uuid.uuid4()}"
+    handle = await requests.start(
+        AccessRequestInput(flow="plain", requester="alice@example.com"), workflow_id
+    )
+    return workflow_id, handle
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_an_approver_grants_and_the_grant_ends_on_time(
+    fakes: tuple[AccessRequests, FakeActivities],
+) -> None:
+    requests, fake = fakes
+    workflow_id, handle = await _pending(requests)
+    outcome = await requests.approve(workflow_id, Decision(approver="bob@example.com"))
+    assert outcome.accepted and outcome.status == "approved"
+    state = await handle.result()
+    assert state.status == "deescalated"
+    assert [r.lease.holder for r in fake.acquired] == [workflow_id]
+    assert [r.holder for r in fake.released] == [workflow_id]
+    assert fake.released[0].reason == "ended"
+    assert state.expires_at is not None and state.escalated_at is not None
+    assert state.expires_at - state.escalated_at == timedelta(hours=1)
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_the_requester_cannot_approve_and_a_stranger_cannot_either(
+    fakes: tuple[AccessRequests, FakeActivities],
+) -> None:
+    requests, fake = fakes
+    workflow_id, handle = await _pending(requests)
+    for who, reason in [
+        ("alice@example.com", "may not approve their own request"),
+        ("carol@example.com", "is not an approver"),
+    ]:
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await requests.approve(workflow_id, Decision(approver=who))
+        assert reason in str(refused.value.cause)
+    assert (await requests.status(workflow_id)).status == "pending"
+    await requests.deny(workflow_id, Decision(approver="bob@example.com", message="no"))
+    state = await handle.result()
+    assert state.status == "denied" and state.decision_message == "no"
+    assert all(r.lease.holder != workflow_id for r in fake.acquired)
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_on_approve_ignoring_an_approval_keeps_the_request_pending(
+    fakes: tuple[AccessRequests, FakeActivities],
+) -> None:
+    requests, fake = fakes
+    fake.on_approve = HookOutcome(called=True, action="ignore", message="not in office hours")
+    workflow_id, handle = await _pending(requests)
+    outcome = await requests.approve(workflow_id, Decision(approver="bob@example.com"))
+    assert not outcome.accepted and outcome.message == "not in office hours"
+    assert (await requests.status(workflow_id)).status == "pending"
+    fake.on_approve = HookOutcome(called=True)
+    await requests.approve(workflow_id, Decision(approver="bob@example.com"))
+    await requests.revoke(workflow_id, Revocation(by="alice@example.com"))
+    state = await handle.result()
+    assert state.status == "deescalated" and state.revoked_by == "alice@example.com"
+    assert [r.reason for r in fake.released if r.holder == workflow_id] == ["revoked"]

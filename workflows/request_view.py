@@ -1,0 +1,108 @@
+"""What the Web UI and ``temporal workflow list`` show of an ``AccessRequest``.
+
+Pure presentation: the ``Jit*`` search attributes (only those that changed are upserted, since
+each upsert is a command in history) and the Markdown of the workflow's current details. Both
+are derived from the request's state; nothing here decides anything.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+
+with workflow.unsafe.imports_passed_through():
+    from jitflow.contracts.access import AccessState, ResolvedRequest
+    from jitflow.contracts.base import normalize_email
+    from workflows import search_keys
+    from workflows.permissions import describe_approvers
+
+_KEYWORD_KEYS: dict[str, SearchAttributeKey[str]] = {
+    "JitStatus": search_keys.JIT_STATUS,
+    "JitRequester": search_keys.JIT_REQUESTER,
+    "JitFlow": search_keys.JIT_FLOW,
+    "JitTarget": search_keys.JIT_TARGET,
+    "JitApprover": search_keys.JIT_APPROVER,
+}
+
+
+def duration_text(seconds: int) -> str:
+    """``3600`` -> ``"1h"``: the largest unit that divides the duration."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def target_text(resolved: ResolvedRequest) -> str:
+    """The target as a person reads it: its label, else its name."""
+    return resolved.target.label or resolved.target.name
+
+
+def search_attributes(state: AccessState) -> dict[str, object]:
+    """The ``Jit*`` values the request should have now."""
+    resolved = state.resolved
+    wanted: dict[str, object] = {
+        "JitStatus": state.status,
+        "JitRequester": resolved.requester if resolved else normalize_email(state.input.requester),
+        "JitFlow": resolved.flow_name if resolved else state.input.flow,
+        "JitTarget": resolved.target.name if resolved else state.input.target,
+    }
+    if state.approver:
+        wanted["JitApprover"] = state.approver
+    if state.expires_at:
+        wanted["JitExpiresAt"] = state.expires_at
+    return wanted
+
+
+def details(state: AccessState, duration: int, doing: str) -> str:
+    """The Markdown the Web UI shows as the workflow's current details."""
+    resolved = state.resolved
+    if resolved is None:
+        return f"**{state.input.requester}** requests `{state.input.target}`: {doing}"
+    lines = [
+        f"**{resolved.requester}** requests **{target_text(resolved)}** "
+        f"({resolved.flow_label or resolved.flow_name}) for {duration_text(duration)}",
+        f"Status: **{state.status}**, {doing}",
+    ]
+    if state.permissions is not None and state.status == "pending":
+        lines.append(f"Approvers: {describe_approvers(state.permissions)}")
+    if state.approver:
+        lines.append(f"Decided by {state.approver}")
+    if state.expires_at:
+        lines.append(f"Access ends at {state.expires_at.isoformat(timespec='seconds')}")
+    if state.error:
+        lines.append(f"Error: {state.error}")
+    return "\n\n".join(lines)
+
+
+class RequestView:
+    """Keeps the Web UI in line with the state, upserting only attributes that changed."""
+
+    def __init__(self) -> None:
+        self._published: dict[str, object] = {}
+
+    def show(self, state: AccessState, duration: int, doing: str) -> None:
+        """Set the current details (not a command: free to call as often as needed)."""
+        workflow.set_current_details(details(state, duration, doing))
+
+    def publish(self, state: AccessState, duration: int) -> None:
+        """Upsert the ``Jit*`` search attributes that changed, then the current details."""
+        changed = {
+            name: value
+            for name, value in search_attributes(state).items()
+            if self._published.get(name) != value
+        }
+        updates: list[SearchAttributeUpdate[Any]] = []
+        for name, value in changed.items():
+            if name == "JitExpiresAt":
+                assert isinstance(value, datetime)
+                updates.append(search_keys.JIT_EXPIRES_AT.value_set(value))
+            else:
+                updates.append(_KEYWORD_KEYS[name].value_set(str(value)))
+        if updates:
+            workflow.upsert_search_attributes(updates)
+            self._published.update(changed)
+        self.show(state, duration, state.status)
