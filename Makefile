@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench bench-quick clean
+.PHONY: install run test lint format bench bench-quick bench-smoke clean
 
 install: $(STAMP)
 
@@ -32,11 +32,18 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Benchmarks (bench/README.md). Each run writes its own configuration from examples/aptible and
+# starts its own stack in a temporary folder: nothing has to be generated first.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)
+
+# A few grants through every phase, well under a minute (CI runs it): fails when the run had
+# errors, never on speed. Writes bench/results-smoke.json (git-ignored).
+bench-smoke: $(STAMP)
+	$(BIN)/python -m bench.run --smoke $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .jitflow .pytest_cache .mypy_cache .ruff_cache

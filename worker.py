@@ -27,6 +27,7 @@ from activities.access import AccessActivities
 from activities.aptible.client import AptibleClient
 from activities.aptible.online_check import online_preflight
 from activities.bot_credentials import BotCredentials
+from activities.grant_authority import GrantAuthority
 from activities.identity import IdentityActivities
 from activities.membership import MembershipActivities, as_temporal_failure
 from activities.reducers import ReducerActivities, check_implementations
@@ -38,6 +39,9 @@ from jitflow.contracts.names import DEFAULT_TASK_QUEUE
 from jitflow.identity import IdentityStore
 from jitflow.reducer_runtime import ImplementationCache
 from jitflow.temporal import connect, ensure_search_attributes
+from jitflow.trust.directory import DIRECTORY
+from jitflow.trust.refresh import keep_people_fresh, load_people
+from jitflow.trust.worker_key import WorkerKeyring, worker_key_secret_name
 from workflows.access_request import AccessRequestWorkflow
 from workflows.role_membership import RoleMembershipWorkflow
 
@@ -45,6 +49,7 @@ log = logging.getLogger("jitflow.worker")
 
 CONFIG_ENV = "JITFLOW_CONFIG"
 EVICTION_CHECK_ENV = "JITFLOW_EVICTION_CHECK"
+SIGNED_DECISIONS_ENV = "JITFLOW_SIGNED_DECISIONS"
 TASK_QUEUE_ENV = "JITFLOW_TASK_QUEUE"
 DEFAULT_CONFIG_PATH = "examples/aptible"
 #: How long running activities may take to finish after SIGTERM.
@@ -62,6 +67,13 @@ def eviction_check_enabled(environ: Mapping[str, str] | None = None) -> bool:
     organization's users to report when that was the user's last role and Aptible dropped them
     from the organization. ``off`` saves that call (de-escalation is then one DELETE)."""
     value = (environ if environ is not None else os.environ).get(EVICTION_CHECK_ENV, "on")
+    return value.strip().lower() not in {"off", "0", "false", "no"}
+
+
+def signed_decisions_enabled(environ: Mapping[str, str] | None = None) -> bool:
+    """``JITFLOW_SIGNED_DECISIONS`` (default on): decisions need the decider's signature. ``off``
+    is for experiments only; the worker says so loudly."""
+    value = (environ if environ is not None else os.environ).get(SIGNED_DECISIONS_ENV, "on")
     return value.strip().lower() not in {"off", "0", "false", "no"}
 
 
@@ -90,15 +102,35 @@ def build_worker(
     store: IdentityStore,
     aptible: AptibleClient,
     secrets: SecretReader,
+    keyring: WorkerKeyring,
     task_queue: str = DEFAULT_TASK_QUEUE,
     executor: ThreadPoolExecutor,
+    signed_decisions: bool | None = None,
     **worker_options: Any,
 ) -> Worker:
-    """One worker serving both workflows and every activity they call on ``task_queue``."""
+    """One worker serving both workflows and every activity they call on ``task_queue``.
+
+    It also fills this process's ``TrustDirectory`` (the worker's keys and everyone's registered
+    keys), which the update validators read; ``run_worker`` keeps it fresh.
+    """
+    DIRECTORY.signed_decisions = (
+        signed_decisions_enabled() if signed_decisions is None else signed_decisions
+    )
+    if not DIRECTORY.signed_decisions:
+        log.warning(
+            "SIGNED DECISIONS ARE OFF (%s=off): anyone who can send an update approves as anyone. "
+            "Use this for experiments only.",
+            SIGNED_DECISIONS_ENV,
+        )
+    DIRECTORY.add_worker_keys(keyring.public_keys())
+    load_people(DIRECTORY, store)
     bot = BotCredentials(secrets, config)
     implementations = ImplementationCache()
     reducers = ReducerActivities(
-        config, roles_provider=lambda: dict(store.user_roles()), cache=implementations
+        config,
+        roles_provider=lambda: dict(store.user_roles()),
+        cache=implementations,
+        signer=keyring,
     )
 
     async def discover(call: UserDiscoveryCall) -> str | None:
@@ -115,8 +147,21 @@ def build_worker(
         store, get_identity=reducers.get_identity_for_call, discover_user=discover
     )
     access = AccessActivities(config, implementations)
+    authority = GrantAuthority(
+        config=config,
+        store=store,
+        signer=keyring,
+        directory=DIRECTORY,
+        client=client,
+        permissions=reducers.runner.permissions,
+    )
     membership = MembershipActivities(
-        aptible, bot, client, task_queue, check_eviction=eviction_check_enabled()
+        aptible,
+        bot,
+        client,
+        task_queue,
+        authority=authority,
+        check_eviction=eviction_check_enabled(),
     )
     return Worker(
         client,
@@ -189,15 +234,18 @@ async def run_worker(
         async with AptibleClient.from_env() as aptible:
             secrets = SecretReader()
             await _log_preflight(config, aptible, secrets)
+            keyring = await load_worker_keyring(secrets)
             worker = build_worker(
                 client,
                 config,
                 store=store,
                 aptible=aptible,
                 secrets=secrets,
+                keyring=keyring,
                 task_queue=queue,
                 executor=executor,
             )
+            refresh = asyncio.create_task(keep_people_fresh(DIRECTORY, store))
             async with worker:
                 log.info(
                     "jitflow worker serving task queue %r on %s (namespace %r), config %s",
@@ -214,8 +262,18 @@ async def run_worker(
                     if ready_file is not None:
                         ready_file.unlink(missing_ok=True)
                 log.info("stopping: waiting for running activities to finish")
+            refresh.cancel()
     for sig in stop_signals:
         loop.remove_signal_handler(sig)
+
+
+async def load_worker_keyring(secrets: SecretReader) -> WorkerKeyring:
+    """The worker's signing key from Secrets Manager, created there on first start."""
+    keyring = await asyncio.to_thread(
+        WorkerKeyring.load_or_create, secrets.boto_client(), worker_key_secret_name()
+    )
+    log.info("signing grant tickets with worker key %s", keyring.key_id)
+    return keyring
 
 
 async def _log_preflight(

@@ -10,7 +10,7 @@ activity retry idempotent.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from temporalio import activity
 from temporalio.client import (
@@ -53,6 +53,25 @@ from jitflow.contracts.names import (
     RELEASE_LEASE_UPDATE,
 )
 
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from temporalio.activity import Info
+
+    from jitflow.contracts.membership import Lease, MembershipKey
+    from jitflow.contracts.trust import GrantTicket
+
+
+class Authority(Protocol):
+    """What the membership activities ask before a grant and before a removal
+    (``GrantAuthority``; tests that count Aptible calls may pass a stand-in)."""
+
+    async def ticketed(self, request: LeaseRequest, info: Info) -> Lease: ...
+    async def admit(
+        self, key: MembershipKey, tickets: tuple[GrantTicket, ...], now: datetime
+    ) -> GrantTicket: ...
+    async def close(self, ids: tuple[str, ...]) -> None: ...
+
 
 def as_temporal_failure(error: Exception) -> Exception:
     """A non-retryable ``ApplicationError`` for errors that say retrying cannot help.
@@ -79,8 +98,10 @@ class MembershipActivities:
         client: Client,
         task_queue: str = DEFAULT_TASK_QUEUE,
         *,
+        authority: Authority,
         check_eviction: bool = True,
     ) -> None:
+        self._authority = authority
         self._aptible = aptible
         self._credentials = credentials
         self._client = client
@@ -91,6 +112,10 @@ class MembershipActivities:
     async def add_aptible_membership(self, call: AddMembershipCall) -> MembershipAdded:
         """Make sure the membership exists; report whether it already did (standing access)."""
         key = call.key
+        # The trust boundary: no membership without a live ticket the worker signed.
+        await self._authority.admit(
+            key, call.tickets, activity.info().current_attempt_scheduled_time
+        )
         posted = [POSTING_HEARTBEAT in activity.info().heartbeat_details]
 
         def before_post() -> None:
@@ -128,6 +153,8 @@ class MembershipActivities:
     async def remove_aptible_membership(self, call: RemoveMembershipCall) -> MembershipRemoved:
         """Make sure the membership is gone (already gone is success)."""
         key = call.key
+        # Ended grants are closed first, so a replayed add with their tickets is refused.
+        await self._authority.close(call.closed)
         try:
             creds = await self._credentials.for_integration(key.integration_key)
             removal = await self._aptible.remove_membership(
@@ -159,7 +186,8 @@ class MembershipActivities:
     async def acquire_lease(self, request: LeaseRequest) -> LeaseGrant:
         """Add the lease to the membership's owner, starting the owner when none runs."""
         key = request.key
-        lease = request.lease
+        lease = await self._authority.ticketed(request, activity.info())
+        request = LeaseRequest(key=key, lease=lease)
         start: WithStartWorkflowOperation[Any, RoleMembershipState] = WithStartWorkflowOperation(
             MEMBERSHIP_WORKFLOW_TYPE,
             RoleMembershipInput(key=key),

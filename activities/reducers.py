@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
 from temporalio import activity
@@ -32,6 +33,7 @@ from jitflow.contracts.events import (
     PermissionsCall,
     UserData,
 )
+from jitflow.contracts.trust import HookApproval
 from jitflow.reducer_runtime import (
     ImplementationCache,
     ImplementationError,
@@ -56,6 +58,14 @@ REDUCER_ERROR = "ReducerError"
 REDUCER_CONFIGURATION_ERROR = "ReducerConfigurationError"
 
 T = TypeVar("T")
+
+
+class Signer(Protocol):
+    """The worker's key: signs what a hook approved."""
+
+    @property
+    def key_id(self) -> str: ...
+    def sign(self, data: bytes) -> str: ...
 
 
 class IdentityCall(Protocol):
@@ -85,13 +95,40 @@ class ReducerActivities:
         config: JitflowConfig,
         roles_provider: RolesProvider,
         cache: ImplementationCache | None = None,
+        *,
+        signer: Signer | None = None,
     ) -> None:
         self.runner = ReducerRunner(config, roles_provider, cache)
+        self._signer = signer
 
     @activity.defn(name=RUN_HOOK.name)
     def run_hook(self, call: HookCall) -> HookOutcome:
         """Run an ``on_*``/``after_*`` hook of the flow; ``called=False`` when it has none."""
-        return _as_activity(lambda: self.runner.run_hook(call))
+        outcome = _as_activity(lambda: self.runner.run_hook(call))
+        if call.hook == "on_request" and outcome.action in ("approve", "escalate"):
+            outcome = outcome.model_copy(update={"approval": self._hook_approval(call, outcome)})
+        return outcome
+
+    def _hook_approval(self, call: HookCall, outcome: HookOutcome) -> HookApproval | None:
+        """Sign what ``on_request`` approved, bound to the run that asked (from the activity's
+        own info, which the server sets) and to the requester and role the event named."""
+        if self._signer is None:
+            return None
+        info = activity.info()
+        duration = outcome.duration or call.event.fields.get("duration")
+        unsigned = HookApproval(
+            hook=call.hook,
+            workflow_id=info.workflow_id or "",
+            run_id=info.workflow_run_id or "",
+            flow_key=call.flow,
+            requester=call.event.requester.email,
+            role_id=call.event.target.role_id,
+            duration_seconds=int(duration) if isinstance(duration, int) else None,
+            issued_at=datetime.now(UTC),
+            key_id=self._signer.key_id,
+            signature="",
+        )
+        return unsigned.model_copy(update={"signature": self._signer.sign(unsigned.signed_bytes())})
 
     @activity.defn(name=GET_PERMISSIONS.name)
     def get_permissions(self, call: PermissionsCall) -> Permissions:

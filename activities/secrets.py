@@ -177,7 +177,7 @@ class SecretReader:
             return value
 
     def _fetch(self, path: str) -> str:
-        client = self._boto_client()
+        client = self.boto_client()
         with self._client_lock:
             self._aws_calls += 1
         try:
@@ -207,7 +207,7 @@ class SecretReader:
             )
         return response["SecretString"]
 
-    def _boto_client(self) -> SecretsManagerClient:
+    def boto_client(self) -> SecretsManagerClient:
         with self._client_lock:  # creating clients is not thread-safe; using one is
             if self._client is None:
                 session = self._session or boto3.session.Session()

@@ -1,5 +1,9 @@
 """Measurement plumbing: statistics, the emulator's admin API, process memory, and the drivers
-that take jitflow's ``AccessRequest`` and the floor's ``BenchFloor`` through their lifecycles."""
+that take jitflow's ``AccessRequest`` and the floor's ``BenchFloor`` through their lifecycles.
+
+Every decision the benchmark sends to an ``AccessRequest`` (approve, deny, revoke) goes through
+``send_decision`` and nowhere else (``tests/bench`` checks this on the source).
+"""
 
 from __future__ import annotations
 
@@ -11,25 +15,33 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from temporalio.client import Client, WorkflowHandle
 
-from bench.fixtures import APPROVER, FLOW, Pair
+from bench.fixtures import APPROVER, BENCH_KEYS, FLOW, Pair
 from bench.floor import FLOOR_TASK_QUEUE, FLOOR_WORKFLOW, FloorInput, FloorShape, FloorStatus
 from jitflow.contracts.access import (
     AccessRequestInput,
     AccessState,
     Decision,
+    Revocation,
     UpdateOutcome,
 )
 from jitflow.contracts.names import (
     ACCESS_WORKFLOW_TYPE,
+    APPROVE_UPDATE,
     DEFAULT_TASK_QUEUE,
+    DENY_UPDATE,
+    REVOKE_UPDATE,
+    STATUS_QUERY,
 )
+from jitflow.trust.keys import public_key_of, sign
+from jitflow.trust.signing import sign_decision
 
 REASON = "benchmark run: measuring jitflow"
+DECISION_MESSAGE = "benchmark"
 
 
 class BenchError(RuntimeError):
@@ -180,6 +192,8 @@ class Grant:
     pair: Pair
     handle: WorkflowHandle[Any, Any]
     started: float
+    duration: float | None = None
+    """The duration asked for, in seconds."""
     approve_sent: float = 0.0
     """When the client sent the ``approve`` update."""
     approved: float = 0.0
@@ -188,6 +202,49 @@ class Grant:
     expires_at: float | None = None
     gone_at: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+BenchDecision = Literal["approve", "deny", "revoke"]
+_UPDATES: dict[BenchDecision, str] = {
+    "approve": APPROVE_UPDATE,
+    "deny": DENY_UPDATE,
+    "revoke": REVOKE_UPDATE,
+}
+
+
+async def send_decision(
+    grant: Grant, action: BenchDecision, decider: str, message: str | None = DECISION_MESSAGE
+) -> UpdateOutcome:
+    """Send one decision on one request and return the workflow's answer: the only place the
+    benchmark sends ``approve``, ``deny`` or ``revoke`` (time it around the call, not inside).
+
+    Everything a signed decision covers is at hand here: the request's workflow id and first
+    run id (``grant.handle``), the organization, role and requester's user id (``grant.pair``),
+    the duration asked for (``grant.duration``), the decider and the message.
+    """
+    key = BENCH_KEYS.private(decider)
+    proof = sign_decision(
+        action=action,
+        workflow_id=grant.handle.id,
+        run_id=grant.handle.first_execution_run_id or grant.handle.result_run_id or "",
+        decider=decider,
+        org_id=grant.pair.org_id,
+        role_id=grant.pair.role_id,
+        user_id=grant.pair.user_id,
+        max_duration_seconds=int(grant.duration) if grant.duration else None,
+        message=message,
+        fingerprint=public_key_of(key).fingerprint,
+        sign=lambda data: sign(key, data),
+    )
+    body: Decision | Revocation = (
+        Revocation(by=decider, message=message, proof=proof)
+        if action == "revoke"
+        else Decision(approver=decider, message=message, proof=proof)
+    )
+    outcome: UpdateOutcome = await grant.handle.execute_update(
+        _UPDATES[action], body, result_type=UpdateOutcome
+    )
+    return outcome
 
 
 class Ema:
@@ -233,10 +290,10 @@ class JitflowDriver:
             task_queue=self.task_queue,
             result_type=AccessState,
         )
-        return Grant(pair, handle, started)
+        return Grant(pair, handle, started, duration=duration)
 
     async def status(self, grant: Grant) -> AccessState:
-        state: AccessState = await grant.handle.query("status", result_type=AccessState)
+        state: AccessState = await grant.handle.query(STATUS_QUERY, result_type=AccessState)
         return state
 
     async def wait_ready(self, grant: Grant, timeout: float = 120.0) -> None:
@@ -255,14 +312,22 @@ class JitflowDriver:
 
     async def approve(self, grant: Grant) -> None:
         grant.approve_sent = time.time()
-        outcome: UpdateOutcome = await grant.handle.execute_update(
-            "approve",
-            Decision(approver=APPROVER, message="benchmark"),
-            result_type=UpdateOutcome,
-        )
+        outcome = await send_decision(grant, "approve", APPROVER)
         grant.approved = time.time()
         if not outcome.accepted or outcome.status not in ("approved", "escalated"):
             raise BenchError(f"{grant.handle.id}: approve answered {outcome}")
+
+    async def deny(self, grant: Grant) -> UpdateOutcome:
+        outcome = await send_decision(grant, "deny", APPROVER)
+        if not outcome.accepted:
+            raise BenchError(f"{grant.handle.id}: deny answered {outcome}")
+        return outcome
+
+    async def revoke(self, grant: Grant) -> UpdateOutcome:
+        outcome = await send_decision(grant, "revoke", APPROVER)
+        if not outcome.accepted:
+            raise BenchError(f"{grant.handle.id}: revoke answered {outcome}")
+        return outcome
 
     async def wait_escalated(self, grant: Grant, timeout: float = 120.0) -> AccessState:
         deadline = time.monotonic() + timeout
@@ -306,7 +371,7 @@ class FloorDriver:
             task_queue=FLOOR_TASK_QUEUE,
             result_type=int,
         )
-        return Grant(pair, handle, started)
+        return Grant(pair, handle, started, duration=duration)
 
     async def status(self, grant: Grant) -> FloorStatus:
         status: FloorStatus = await grant.handle.query("status", result_type=FloorStatus)
@@ -324,6 +389,8 @@ class FloorDriver:
         raise BenchError(f"{grant.handle.id} not ready after {timeout:.0f}s")
 
     async def approve(self, grant: Grant) -> None:
+        """The floor's own ``approve`` (a plain string, on ``BenchFloor``): not a jitflow
+        decision, so it does not go through ``send_decision``."""
         grant.approve_sent = time.time()
         await grant.handle.execute_update("approve", APPROVER, result_type=str)
         grant.approved = time.time()

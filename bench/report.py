@@ -1,4 +1,5 @@
-"""Issue 9's targets checked against one run, and the short table ``make bench`` prints."""
+"""Issue 9's targets checked against one run, what went wrong in it apart from speed, and the
+short table ``make bench`` prints."""
 
 from __future__ import annotations
 
@@ -87,6 +88,49 @@ def evaluate_targets(document: dict[str, Any]) -> list[dict[str, Any]]:
             )
         )
     return targets
+
+
+def run_problems(document: dict[str, Any]) -> list[str]:
+    """What went wrong in a run other than speed: errors, runs that never ended, memberships
+    never granted or still present when the run was done, refused or mis-ended decisions.
+    Never a latency, rate or lag: a smoke run (``--smoke``) fails on these and on nothing else.
+    (In a full run at 1000 grants, runs still going after the drain show up here too.)"""
+    problems: list[str] = []
+
+    def check(count: int | None, what: str) -> None:
+        if count:
+            problems.append(f"{what}: {count}")
+
+    latency = document.get("latency")
+    if latency is not None:
+        check(latency["memberships_not_seen"], "latency: approved requests with no membership")
+        check(latency["runs_not_completed"], "latency: runs that failed or never ended")
+    floor_latency = document.get("floor_latency")
+    if floor_latency is not None:
+        check(floor_latency["runs_not_completed"], "floor latency: runs that failed or never ended")
+    for key, name in (("throughput", "throughput"), ("floor_throughput", "floor throughput")):
+        run = document.get(key)
+        if run is None:
+            continue
+        check(run["errors"], f"{name}: lifecycles that failed")
+        for error in run["first_errors"]:
+            problems.append(f"{name}: {error}")
+        if not run["completed"]:
+            problems.append(f"{name}: no lifecycle completed")
+    for run in document.get("revocation") or []:
+        n = run["grants"]
+        check(run["setup_errors"], f"revocation {n}: grants that failed to set up")
+        for error in run["first_setup_errors"]:
+            problems.append(f"revocation {n}: {error}")
+        check(run["grants"] - run["escalated"], f"revocation {n}: grants never escalated")
+        check(run["runs_not_completed"], f"revocation {n}: runs that failed or never ended")
+        check(run["still_present_after_drain"], f"revocation {n}: memberships never removed")
+        for error in run["poll_errors"]:
+            problems.append(f"revocation {n}: emulator poll failed: {error}")
+    decisions = document.get("decisions")
+    if decisions is not None:
+        problems += decisions["problems"]
+    return problems
 
 
 def _fmt(value: Any) -> str:
@@ -180,11 +224,26 @@ def render_table(document: dict[str, Any]) -> str:
             _fmt(ratios.get("latency_p50_vs_floor")),
         )
     )
+    decisions = document.get("decisions")
+    if decisions is not None:
+        ended = [
+            f"{kind} -> {decisions[kind]['ended']}"
+            for kind in ("deny", "revoke")
+            if decisions[kind]
+        ]
+        lines.append("decisions: " + (", ".join(ended) or "none"))
     lines.append("")
-    lines.append("targets (issue 9):")
+    if document["mode"] == "smoke":
+        lines.append("targets: not judged (a smoke run checks that the benchmark works)")
+    else:
+        lines.append("targets (issue 9):")
     for target in document["targets"]:
         mark = {True: "ok  ", False: "MISS", None: "n/a "}[target["met"]]
         lines.append(
             f"  {mark} {target['name']}: {_fmt(target['value'])} (target {target['target']})"
         )
+    problems = document.get("problems") or []
+    lines.append("")
+    lines.append(f"problems other than speed: {len(problems) or 'none'}")
+    lines += [f"  {problem}" for problem in problems]
     return "\n".join(lines)

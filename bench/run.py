@@ -1,13 +1,18 @@
-"""``make bench`` / ``make bench-quick``: measure jitflow against the floor on a local stack.
+"""``make bench`` / ``make bench-quick`` / ``make bench-smoke``: measure jitflow against the floor.
 
-Starts its own Temporal dev server, Aptible emulator, moto, jitflow worker and floor worker on
-free loopback ports, runs the phases below, writes the JSON (``bench/results.json`` by default)
-and prints a short table. ``bench/README.md`` explains each figure and its target.
+Writes the run's configuration from ``examples/aptible`` and starts its own Temporal dev server,
+Aptible emulator, moto, jitflow worker and floor worker on free loopback ports, all in a temporary
+folder; runs the phases below, writes the JSON (``bench/results.json`` by default) and prints a
+short table. ``bench/README.md`` explains each figure and its target.
 
 1. approve -> escalated latency (jitflow), then the same for the floor;
 2. lifecycle throughput at concurrency 50 (jitflow), then the floor;
 3. revocation lag for each ``--grants`` size (100 and 1000 by default), with the Aptible calls
-   per grant and the worker's peak RSS.
+   per grant and the worker's peak RSS;
+4. (``--smoke``, or ``--phases decisions``) one request denied and one approved then revoked.
+
+``--smoke`` runs every phase with a few grants, for CI: it exits 1 when the run had errors
+(``report.run_problems``) and never judges speed.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ if __package__ in (None, ""):  # `python bench/run.py`
 
 from temporalio.client import Client
 
-from bench.fixtures import BenchFixtures, Pair, load_fixtures
+from bench.fixtures import BenchFixtures, Pair
 from bench.floor import FloorShape
 from bench.measure import (
     BenchError,
@@ -45,7 +50,7 @@ from bench.measure import (
     counter_delta,
     summary_ms,
 )
-from bench.report import evaluate_targets, render_table
+from bench.report import evaluate_targets, render_table, run_problems
 from bench.stack import REPO, RunningStack, bench_stack
 from jitflow.devstack.binaries import temporal_cli
 from jitflow.temporal import connect
@@ -54,6 +59,37 @@ ESCALATION_ROUTES = ("GET /roles/{role}/memberships", "POST /roles/{role}/member
 TOKEN_ROUTE = "POST /tokens"
 DELETE_ROUTE = "DELETE /memberships/{membership}"
 PHASES = ("latency", "throughput", "revocation")
+"""What ``make bench`` and ``make bench-quick`` measure."""
+ALL_PHASES = (*PHASES, "decisions")
+SMOKE_DEADLINE_S = 600.0
+"""A smoke run still measuring after this long is stuck: it is stopped and fails. (Not a speed
+judgment: a smoke run takes well under a minute.)"""
+
+
+@dataclass(frozen=True)
+class ModeDefaults:
+    latency_requests: int
+    latency_duration: int
+    throughput_concurrency: int
+    throughput_duration: int
+    throughput_run: float
+    grants: str
+    setup_concurrency: int
+    grace: float
+    phases: tuple[str, ...]
+    output: str
+    """File name under ``bench/`` (each is git-ignored, except the committed quick results)."""
+    deadline: float | None = None
+
+
+MODES: dict[str, ModeDefaults] = {
+    "full": ModeDefaults(200, 5, 50, 2, 30.0, "100,1000", 50, 60.0, PHASES, "results.json"),
+    "quick": ModeDefaults(30, 5, 50, 2, 10.0, "50", 50, 15.0, PHASES, "results-quick.json"),
+    # A few grants through every phase: does the benchmark still run, end to end?
+    "smoke": ModeDefaults(
+        3, 2, 3, 1, 2.0, "5", 5, 30.0, ALL_PHASES, "results-smoke.json", SMOKE_DEADLINE_S
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -70,6 +106,8 @@ class Options:
     grace: float
     output: Path
     phases: tuple[str, ...] = PHASES
+    deadline: float | None = None
+    """Seconds after which the measuring is stopped as stuck (smoke runs only)."""
 
 
 def echo(line: str) -> None:
@@ -501,6 +539,49 @@ async def revocation(ctx: Context, count: int) -> dict[str, Any]:
     }
 
 
+async def decisions(ctx: Context) -> dict[str, Any]:
+    """Each kind of decision once, through ``send_decision``: a request denied while pending, and
+    one approved, escalated, then revoked. Checks how each ended and that no membership is left;
+    not timed (the smoke run's check that deny and revoke still work as the benchmark sends them).
+    Uses the last two pairs, which no other phase of a smoke or quick run touches."""
+    fixtures = ctx.fixtures
+    driver = ctx.jitflow
+    longest = fixtures.durations[-1]  # only the revoke may end the revoked grant
+    denied_pair, revoked_pair = fixtures.pairs[-1], fixtures.pairs[-2]
+    problems: list[str] = []
+    outcome: dict[str, Any] = {"deny": None, "revoke": None, "problems": problems}
+
+    async def gone(pair: Pair, what: str) -> None:
+        if pair.user_id in await ctx.emulator.members(pair.role_id):
+            problems.append(f"{what}: {pair.email} still holds {pair.target} in the emulator")
+
+    try:
+        denied = await driver.start(denied_pair, longest, "decisions-deny")
+        await driver.wait_ready(denied)
+        answer = await driver.deny(denied)
+        end = await asyncio.wait_for(driver.result(denied), 120.0)
+        outcome["deny"] = {"answer": answer.status, "ended": end.status}
+        if end.status != "denied":
+            problems.append(f"deny: {denied.handle.id} ended {end.status}: {end.error}")
+        await gone(denied_pair, "deny")
+
+        revoked = await driver.start(revoked_pair, longest, "decisions-revoke")
+        await driver.wait_ready(revoked)
+        await driver.approve(revoked)
+        await driver.wait_escalated(revoked)
+        if revoked_pair.user_id not in await ctx.emulator.members(revoked_pair.role_id):
+            problems.append(f"revoke: {revoked.handle.id} escalated without a membership")
+        answer = await driver.revoke(revoked)
+        end = await asyncio.wait_for(driver.result(revoked), 120.0)
+        outcome["revoke"] = {"answer": answer.status, "ended": end.status}
+        if end.status != "deescalated":
+            problems.append(f"revoke: {revoked.handle.id} ended {end.status}: {end.error}")
+        await gone(revoked_pair, "revoke")
+    except (BenchError, TimeoutError) as error:
+        problems.append(f"decisions: {error!r}")
+    return outcome
+
+
 # --- the run ------------------------------------------------------------------------------------
 
 
@@ -532,7 +613,8 @@ def machine_facts() -> dict[str, Any]:
     }
 
 
-async def measure(options: Options, fixtures: BenchFixtures, stack: RunningStack) -> dict[str, Any]:
+async def measure(options: Options, stack: RunningStack) -> dict[str, Any]:
+    fixtures = stack.fixtures
     client = await connect(stack.settings.temporal_address, "default")
     emulator = Emulator(stack.emulator_admin_url)
     worker_memory = MemorySampler(stack.worker_pid)
@@ -571,6 +653,9 @@ async def measure(options: Options, fixtures: BenchFixtures, stack: RunningStack
         for count in options.grants if "revocation" in options.phases else ():
             echo(f"revocation: {count} grants")
             results["revocation"].append(await revocation(ctx, count))
+        if "decisions" in options.phases:
+            echo("decisions: one deny, one approve then revoke")
+            results["decisions"] = await decisions(ctx)
         end_counters = await emulator.counters()
         results["aptible_calls_whole_run"] = counter_delta(end_counters, start_counters)
         # Absolute: the emulator started with this run, and the worker logs in at start-up,
@@ -603,37 +688,57 @@ def ratios(results: dict[str, Any]) -> dict[str, float | None]:
 
 def parse_options(argv: Sequence[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="the smaller run of make bench-quick")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="the smaller run of make bench-quick")
+    mode.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a few grants through every phase, well under a minute (make bench-smoke, CI): "
+        "exits 1 when the run had errors; speed is not judged",
+    )
     parser.add_argument(
         "--grants",
         help="comma-separated numbers of concurrent grants for the revocation runs "
-        "(default 100,1000; quick: 50)",
+        "(default 100,1000; quick: 50; smoke: 5)",
     )
     parser.add_argument("--latency-requests", type=int)
-    parser.add_argument("--output", type=Path, help="JSON file (default bench/results.json)")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="JSON file (default bench/results.json; quick: bench/results-quick.json; "
+        "smoke: bench/results-smoke.json)",
+    )
     parser.add_argument(
         "--phases",
-        default=",".join(PHASES),
-        help="comma-separated subset of latency,throughput,revocation (for development; a "
-        "partial run checks only the targets it measured)",
+        help=f"comma-separated subset of {','.join(ALL_PHASES)} (for development; a partial run "
+        "checks only the targets it measured; default: all but decisions, smoke: all)",
     )
     args = parser.parse_args(argv)
-    quick = bool(args.quick)
-    grants = args.grants or ("50" if quick else "100,1000")
-    default_output = "results-quick.json" if quick else "results.json"
+    name = "smoke" if args.smoke else "quick" if args.quick else "full"
+    defaults = MODES[name]
+    grants = args.grants or defaults.grants
+    phases = (
+        tuple(part.strip() for part in args.phases.split(",") if part.strip())
+        if args.phases
+        else defaults.phases
+    )
+    unknown = sorted(set(phases) - set(ALL_PHASES))
+    if unknown:
+        parser.error(f"unknown phase(s) {', '.join(unknown)}; known: {', '.join(ALL_PHASES)}")
     return Options(
-        mode="quick" if quick else "full",
-        latency_requests=args.latency_requests or (30 if quick else 200),
+        mode=name,
+        latency_requests=args.latency_requests or defaults.latency_requests,
         latency_lanes=4,
-        latency_duration=5,
-        throughput_concurrency=50,
-        throughput_duration=2,
-        throughput_run=10.0 if quick else 30.0,
+        latency_duration=defaults.latency_duration,
+        throughput_concurrency=defaults.throughput_concurrency,
+        throughput_duration=defaults.throughput_duration,
+        throughput_run=defaults.throughput_run,
         grants=tuple(int(part) for part in grants.split(",") if part.strip()),
-        setup_concurrency=50,
-        grace=15.0 if quick else 60.0,
-        output=args.output or REPO / "bench" / default_output,
-        phases=tuple(part.strip() for part in args.phases.split(",") if part.strip()),
+        setup_concurrency=defaults.setup_concurrency,
+        grace=defaults.grace,
+        output=args.output or REPO / "bench" / defaults.output,
+        phases=phases,
+        deadline=defaults.deadline,
     )
 
 
@@ -641,16 +746,27 @@ def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # unwinds through bench_stack, which stops every service
 
 
+async def measure_within(options: Options, stack: RunningStack) -> dict[str, Any]:
+    """``measure``, stopped as stuck after ``options.deadline`` seconds when one is set."""
+    if options.deadline is None:
+        return await measure(options, stack)
+    try:
+        return await asyncio.wait_for(measure(options, stack), options.deadline)
+    except TimeoutError:
+        raise BenchError(
+            f"the {options.mode} run was still measuring after {options.deadline:.0f} s: stuck"
+        ) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_options(argv)
     signal.signal(signal.SIGTERM, _terminate)
     os.chdir(REPO)
     began = time.time()
-    fixtures = load_fixtures()
     facts = machine_facts()
-    echo(f"jitflow bench ({options.mode}): starting the local stack")
-    with bench_stack(fixtures, echo=lambda line: echo(line)) as stack:
-        results = asyncio.run(measure(options, fixtures, stack))
+    echo(f"jitflow bench ({options.mode}): writing its configuration, starting the local stack")
+    with bench_stack(echo=lambda line: echo(line)) as stack:
+        results = asyncio.run(measure_within(options, stack))
     facts["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     document: dict[str, Any] = {
         "mode": options.mode,
@@ -665,12 +781,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         **results,
         "ratios": ratios(results),
     }
-    document["targets"] = evaluate_targets(document)
+    # A smoke run checks that the benchmark works, not how fast jitflow is.
+    document["targets"] = [] if options.mode == "smoke" else evaluate_targets(document)
+    document["problems"] = run_problems(document)
+    options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     print(render_table(document))
-    print(
-        f"\nwrote {options.output.relative_to(REPO) if options.output.is_relative_to(REPO) else options.output}"
+    shown = (
+        options.output.relative_to(REPO) if options.output.is_relative_to(REPO) else options.output
     )
+    print(f"\nwrote {shown}")
+    if options.mode == "smoke" and document["problems"]:
+        echo(f"bench smoke FAILED: {len(document['problems'])} problem(s), listed above")
+        return 1
     return 0
 
 

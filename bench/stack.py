@@ -1,8 +1,10 @@
 """The benchmark's own local stack: dev server, Aptible emulator, moto and the jitflow worker.
 
 Built from ``jitflow.devstack`` (the services ``jitflow dev`` runs) on free loopback ports and a
-temporary state folder. The worker and the emulator run a copy of the code taken at the start
-(``snapshot_code``). Two deliberate differences, both in the emulator:
+temporary folder, which also holds the run's configuration (written from the example by
+``bench.fixtures.prepare``: nothing in the work tree has to be generated first). The worker and
+the emulator run a copy of the code taken at the start (``snapshot_code``). Two deliberate
+differences, both in the emulator:
 
 - it serves its state from memory (no ``--state`` file): with a file it rewrites and fsyncs the
   whole JSON document after every change, which at a thousand grants measures the emulator's
@@ -27,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from bench.fixtures import CONFIG_DIR, BenchFixtures, emulator_state, seed_identities
+from bench.fixtures import BenchFixtures, emulator_state, prepare, seed_identities
 from jitflow.devstack.ports import free_port
 from jitflow.devstack.stack import (
     StackSettings,
@@ -43,6 +45,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 @dataclass
 class RunningStack:
+    fixtures: BenchFixtures
+    """The configuration this run generated and its worker loaded, with the pairs to grant."""
     settings: StackSettings
     worker_pid: int
     floor_worker_pid: int
@@ -162,13 +166,15 @@ def _put_state(admin_url: str, state: dict[str, Any]) -> None:
 
 
 @contextmanager
-def bench_stack(fixtures: BenchFixtures, echo: Any = print) -> Iterator[RunningStack]:
-    """Start everything on free ports in a temporary folder; stop it all on the way out."""
+def bench_stack(echo: Any = print) -> Iterator[RunningStack]:
+    """Write the run's configuration and start everything on free ports, in a temporary folder;
+    stop it all and delete the folder on the way out."""
     with tempfile.TemporaryDirectory(prefix="jitflow-bench-") as tmp:
         state_dir = Path(tmp)
+        fixtures = prepare(state_dir / "config")
         settings = StackSettings(
             state_dir=state_dir,
-            config_dir=CONFIG_DIR,
+            config_dir=fixtures.config_dir,
             temporal_port=free_port(),
             ui_port=free_port(),
             aptible_port=free_port(),
@@ -191,7 +197,9 @@ def bench_stack(fixtures: BenchFixtures, echo: Any = print) -> Iterator[RunningS
             floor = _floor_worker(settings)
             supervisor.start(floor)
             floor_pid = child_pid(" ".join(floor.argv[1:]))
-            yield RunningStack(settings, worker_pid, floor_pid, list(worker.argv), log_dir)
+            yield RunningStack(
+                fixtures, settings, worker_pid, floor_pid, list(worker.argv), log_dir
+            )
         finally:
             supervisor.stop_all()
 

@@ -1,11 +1,13 @@
 """Speaking to ``AccessRequest`` workflows from outside: by the contract's names, typed.
 
-The CLI, the dev stack's demo and the benchmark start requests and send decisions through this,
-so none of them imports workflow code: the names and models come from ``jitflow.contracts``.
+The CLI, the dev stack's demo and the tests start requests, sign and send decisions through
+this, so none of them imports workflow code: the names and models come from ``jitflow.contracts``.
 """
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
@@ -27,8 +29,14 @@ from jitflow.contracts.names import (
     REVOKE_UPDATE,
     STATUS_QUERY,
 )
+from jitflow.contracts.trust import DecisionAction
+from jitflow.trust.signing import SignFunction, make_proof
 
 RequestHandle = WorkflowHandle[Any, AccessState]
+#: A key's fingerprint and a function that signs bytes with it.
+SigningKey = tuple[str, SignFunction]
+#: How long to wait for a just-started request to be set up before signing an approval for it.
+SETUP_WAIT_SECONDS = 30.0
 
 
 class AccessRequests:
@@ -70,6 +78,46 @@ class AccessRequests:
 
     async def cancel(self, workflow_id: str, cancellation: Cancellation) -> UpdateOutcome:
         return await self._update(workflow_id, CANCEL_UPDATE, cancellation)
+
+    async def signed(
+        self,
+        action: DecisionAction,
+        workflow_id: str,
+        who: str,
+        message: str | None,
+        key: SigningKey,
+        now: datetime | None = None,
+    ) -> Decision | Revocation | Cancellation:
+        """The body of ``action``'s update with ``who``'s proof, signed for the request as it
+        is now (an approval waits until the request knows its role and user)."""
+        state = await self._ready_state(workflow_id, wait=action == "approve")
+        # A request never continues as new: its current run is its first.
+        run_id = (await self.handle(workflow_id).describe()).run_id
+        fingerprint, sign = key
+        proof = make_proof(
+            action=action,
+            state=state,
+            run_id=run_id,
+            decider=who,
+            message=message,
+            fingerprint=fingerprint,
+            sign=sign,
+            now=now,
+        )
+        if action in ("approve", "deny"):
+            return Decision(approver=who, message=message, proof=proof)
+        if action == "revoke":
+            return Revocation(by=who, message=message, proof=proof)
+        return Cancellation(by=who, message=message, proof=proof)
+
+    async def _ready_state(self, workflow_id: str, wait: bool) -> AccessState:
+        deadline = asyncio.get_running_loop().time() + SETUP_WAIT_SECONDS
+        while True:
+            state = await self.status(workflow_id)
+            ready = state.final or (state.resolved is not None and state.aptible_user_id)
+            if not wait or ready or asyncio.get_running_loop().time() > deadline:
+                return state
+            await asyncio.sleep(0.1)
 
     async def _update(self, workflow_id: str, name: str, body: object) -> UpdateOutcome:
         handle = self.handle(workflow_id)

@@ -1,17 +1,12 @@
 """``AccessRequest``: one person's request for one Aptible role, from request to removal.
 
-Steps, each recorded in history: resolve the request against the configuration (activity) →
-find the requester's Aptible user (activity) → ``on_request`` hook → permissions (who may
-decide) → wait for an ``approve``/``deny``/``cancel`` update or the request timeout →
-``on_approve``/``on_deny`` → escalate by taking a lease on the membership's ``RoleMembership``
-owner → ``after_escalate`` → wait for the grant's end or a ``revoke`` update → de-escalate by
-releasing the lease (in ``finally``, shielded from cancellation, retried without limit) →
-``after_deescalate``.
+Resolve → find the Aptible user → ``on_request`` → permissions → wait for ``approve``/``deny``/
+``cancel`` or the request timeout → escalate (a lease on the ``RoleMembership`` owner) → hold
+until the end or a ``revoke`` → de-escalate (in ``finally``, shielded, retried without limit).
 
 This module is the lifecycle and its updates. Beside it: who may decide (``permissions``), the
-decision mailbox (``decision_mailbox``), the events hooks receive (``request_events``), what the
-Web UI shows (``request_view``), each step's activity call (``request_activities``) and how
-activities are called at all (``steps``). Deterministic code only.
+decision mailbox, the events hooks receive (``request_events``), what the Web UI shows
+(``request_view``) and each step's activity call (``request_activities``, ``steps``).
 """
 
 from __future__ import annotations
@@ -36,17 +31,14 @@ with workflow.unsafe.imports_passed_through():
     )
     from jitflow.contracts.events import EventData, HookCall, HookOutcome
     from jitflow.contracts.hooks import HOOKS
-    from jitflow.contracts.membership import Lease, LeaseRelease, LeaseRequest, MembershipKey
+    from jitflow.contracts.membership import LeaseRelease, LeaseRequest, MembershipKey
     from jitflow.contracts.names import ACCESS_WORKFLOW_TYPE
+    from jitflow.contracts.trust import DecisionProof, HookApproval
+    from jitflow.trust.directory import DIRECTORY
+    from workflows import permissions as rules
     from workflows import request_activities as calls
     from workflows import steps
-    from workflows.decision_mailbox import DecisionMailbox, verdict
-    from workflows.permissions import (
-        approval_refusal,
-        cancel_refusal,
-        decision_refusal,
-        revocation_refusal,
-    )
+    from workflows.decision_mailbox import DecisionMailbox, time_left, verdict
     from workflows.request_events import RequestEvents
     from workflows.request_view import RequestView
 
@@ -66,6 +58,8 @@ class AccessRequestWorkflow:
         self._lease_requested = False
         self._released = False
         self._expiring = False
+        self._nonces: set[str] = set()  # proofs already used on this run
+        self._approval: tuple[DecisionProof | None, HookApproval | None] = (None, None)
 
     # --- the run -----------------------------------------------------------------------------
 
@@ -95,7 +89,9 @@ class AccessRequestWorkflow:
         state = self._state
         state.requested_at = workflow.now()
         self._publish()
-        resolved = await self._resolve(request)
+        state.resolved = resolved = await calls.resolve(request)
+        self._duration = resolved.duration_seconds
+        self._publish()
         identity = await calls.find_identity(resolved, self._event("request", resolved.requester))
         state.aptible_user_id = identity.service_user_id
         self._events.record("request", resolved.requester, request.reason or None)
@@ -108,6 +104,8 @@ class AccessRequestWorkflow:
             )
             return
         auto_approved = outcome.action in ("approve", "escalate")
+        if auto_approved:
+            self._approval = (None, outcome.approval)
         if outcome.duration:
             self._duration = outcome.duration
         await self._hook("after_request", resolved.requester)
@@ -142,13 +140,6 @@ class AccessRequestWorkflow:
 
     # --- steps -------------------------------------------------------------------------------
 
-    async def _resolve(self, request: AccessRequestInput) -> ResolvedRequest:
-        resolved = await calls.resolve(request)
-        self._state.resolved = resolved
-        self._duration = resolved.duration_seconds
-        self._publish()
-        return resolved
-
     async def _hook(self, hook: str, actor: str) -> HookOutcome:
         """Run a flow hook; a failing fatal hook fails the run, any other failure is noted."""
         kind = HOOKS[hook]
@@ -172,7 +163,8 @@ class AccessRequestWorkflow:
         state = self._state
         while True:
             self._view.show(state, self._duration, "waiting for a decision")
-            posted = await self._mailbox.take(self._until_expiry(resolved), "request expires")
+            left = time_left(state.requested_at, resolved.request_timeout_seconds, workflow.now())
+            posted = await self._mailbox.take(left, "request expires")
             if posted is None:
                 self._expiring = True  # decisions are refused from here on
                 await self._hook("on_request_expire", resolved.requester)
@@ -200,17 +192,11 @@ class AccessRequestWorkflow:
                 await self._finish_denied(body.approver, message)
                 self._mailbox.answer(True, state.status, message)
                 return False
+            self._approval = (body.proof, None)
             self._approve(body.approver, message)
             self._mailbox.answer(True, state.status, message)
             await self._hook("after_approve", body.approver)
             return True
-
-    def _until_expiry(self, resolved: ResolvedRequest) -> timedelta | None:
-        if resolved.request_timeout_seconds is None:
-            return None
-        assert self._state.requested_at is not None
-        expiry = self._state.requested_at + timedelta(seconds=resolved.request_timeout_seconds)
-        return max(expiry - workflow.now(), timedelta(milliseconds=1))
 
     def _decided(self, decision: str, by: str, message: str | None) -> None:
         state = self._state
@@ -231,27 +217,17 @@ class AccessRequestWorkflow:
     async def _escalate(self, resolved: ResolvedRequest) -> None:
         state = self._state
         assert state.aptible_user_id is not None
-        now = workflow.now()
-        ends_at = (
-            now + timedelta(seconds=self._duration) if resolved.schedule_deescalation else None
-        )
-        lease = Lease(
-            holder=state.workflow_id,
-            ends_at=ends_at,
-            granted_at=now,
-            duration_seconds=self._duration if ends_at is not None else None,
-        )
+        lease = calls.lease(resolved, state.workflow_id, self._duration, workflow.now())
         self._lease_requested = True
         self._view.show(state, self._duration, "granting access")
-        grant = await calls.acquire(resolved, LeaseRequest(key=self._membership_key(), lease=lease))
-        # The owner counted the duration from the moment the membership existed.
-        state.escalated_at = grant.confirmed_at or workflow.now()
-        state.expires_at = grant.ends_at
-        state.preexisting = grant.preexisting
-        state.membership_workflow_id = grant.membership_workflow_id
-        self._events.escalated(grant, resolved.target.role_id, state.aptible_user_id)
-        note = "standing access: kept at the end" if grant.preexisting else None
-        self._events.record("escalate", state.approver, note)
+        proof, hook_approval = self._approval
+        grant = await calls.acquire(
+            resolved,
+            LeaseRequest(
+                key=self._membership_key(), lease=lease, proof=proof, hook_approval=hook_approval
+            ),
+        )
+        self._events.escalated(grant, resolved.target.role_id, workflow.now())
         self._set_status("escalated")
         await self._hook("after_escalate", state.approver or resolved.requester)
 
@@ -304,7 +280,8 @@ class AccessRequestWorkflow:
 
     @approve.validator
     def _validate_approve(self, decision: Decision) -> None:
-        self._refuse_if(approval_refusal(self._state, "approve", decision.approver, **self._now()))
+        refusal = rules.approval_refusal(self._state, "approve", decision.approver, **self._now())
+        self._check("approve", decision.approver, decision, refusal)
 
     @workflow.update
     async def deny(self, decision: Decision) -> UpdateOutcome:
@@ -312,7 +289,8 @@ class AccessRequestWorkflow:
 
     @deny.validator
     def _validate_deny(self, decision: Decision) -> None:
-        self._refuse_if(approval_refusal(self._state, "deny", decision.approver, **self._now()))
+        refusal = rules.approval_refusal(self._state, "deny", decision.approver, **self._now())
+        self._check("deny", decision.approver, decision, refusal)
 
     @workflow.update
     async def cancel(self, cancellation: Cancellation) -> UpdateOutcome:
@@ -320,10 +298,13 @@ class AccessRequestWorkflow:
 
     @cancel.validator
     def _validate_cancel(self, cancellation: Cancellation) -> None:
-        self._refuse_if(cancel_refusal(self._state, cancellation.by, **self._now()))
+        refusal = rules.cancel_refusal(self._state, cancellation.by, **self._now())
+        self._check("cancel", cancellation.by, cancellation, refusal)
 
     @workflow.update
     async def revoke(self, revocation: Revocation) -> UpdateOutcome:
+        if revocation.proof is not None:
+            self._nonces.add(revocation.proof.nonce)
         if self._revocation is None:
             self._revocation = revocation
             self._state.revoked_by = revocation.by
@@ -334,7 +315,8 @@ class AccessRequestWorkflow:
     @revoke.validator
     def _validate_revoke(self, revocation: Revocation) -> None:
         revoked_by = self._revocation.by if self._revocation else None
-        self._refuse_if(revocation_refusal(self._state, revocation.by, revoked_by))
+        refusal = rules.revocation_refusal(self._state, revocation.by, revoked_by)
+        self._check("revoke", revocation.by, revocation, refusal)
 
     @workflow.query
     def status(self) -> AccessState:
@@ -344,21 +326,40 @@ class AccessRequestWorkflow:
         """What the validators need beyond the state: expiring, a decision being judged."""
         return {"expiring": self._expiring, "busy": self._mailbox.busy}
 
-    @staticmethod
-    def _refuse_if(refusal: str | None) -> None:
-        """Validators refuse by raising: the caller gets the reason, history gets nothing."""
+    def _check(
+        self, action: str, who: str, body: Decision | Cancellation | Revocation, known: str | None
+    ) -> None:
+        """Validators refuse by raising: the caller gets the reason, history gets nothing. The
+        flow's rules say who may; the proof, checked with the worker's keys, who is speaking."""
+        refusal = known or rules.proof_refusal(
+            self._state,
+            action,
+            who,
+            body.proof,
+            body.message,
+            used_nonces=self._nonces,
+            run_id=workflow.info().first_execution_run_id,
+            now=workflow.now(),
+            directory=DIRECTORY,
+        )
         if refusal:
             raise ValueError(refusal)
 
     async def _decide(self, kind: str, body: Decision | Cancellation) -> UpdateOutcome:
         state = self._state
+        if body.proof is not None:
+            self._nonces.add(body.proof.nonce)
         if not state.ready_for_decision:
             # A decision that arrived while the request was being set up (for example a
             # `temporal workflow update` pasted right after `start`) is judged once it is ready.
             # Only this early one can be refused after acceptance, which history then records.
             await workflow.wait_condition(lambda: state.ready_for_decision or state.final)
             if isinstance(body, Decision) and state.permissions is not None:
-                refusal = decision_refusal(state.permissions, self._resolved(), body.approver, kind)
+                refusal = rules.decision_refusal(
+                    state.permissions, self._resolved(), body.approver, kind
+                )
+                if refusal is None and body.proof is not None:
+                    refusal = rules.binding_refusal(state, body.proof)
                 if refusal:
                     raise ApplicationError(refusal, type="DecisionRefused", non_retryable=True)
         if self._mailbox.busy or state.status != "pending":

@@ -8,7 +8,7 @@ updates that arrive together: the first one posted wins, the others hear "alread
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 
@@ -72,3 +72,13 @@ def verdict(kind: str, message: str | None, outcome: HookOutcome) -> tuple[str, 
     elif outcome.action == "deny":
         effective = "deny"
     return effective, message if outcome.action is None else (outcome.message or message)
+
+
+def time_left(
+    requested_at: datetime | None, timeout_seconds: int | None, now: datetime
+) -> timedelta | None:
+    """How long a pending request may still wait for a decision (None: without end)."""
+    if timeout_seconds is None or requested_at is None:
+        return None
+    expiry = requested_at + timedelta(seconds=timeout_seconds)
+    return max(expiry - now, timedelta(milliseconds=1))

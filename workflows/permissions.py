@@ -7,9 +7,14 @@ Each function returns ``None`` when the action is allowed, otherwise the reason 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from jitflow.contracts.access import AccessState, ResolvedRequest
 from jitflow.contracts.base import normalize_email
 from jitflow.contracts.events import Permissions
+from jitflow.contracts.trust import DecisionProof
+from jitflow.trust.checks import decision_proof_refusal
+from jitflow.trust.directory import TrustDirectory
 
 
 def may_decide(permissions: Permissions, email: str) -> bool:
@@ -141,3 +146,55 @@ def revocation_refusal(state: AccessState, by: str, revoked_by: str | None) -> s
     if state.permissions is None or state.resolved is None:
         return "the request has not been resolved yet; try again in a moment"
     return revoke_refusal(state.permissions, state.resolved, by, state.approver)
+
+
+# --- Who is speaking: the decider's signed proof ---------------------------------------------
+
+
+def binding_refusal(state: AccessState, proof: DecisionProof) -> str | None:
+    """Why an approval's proof is not about this grant (role, user, length); None when it is,
+    or while the request is not set up yet (the update handler checks again once it is)."""
+    resolved = state.resolved
+    if proof.action != "approve" or resolved is None or state.aptible_user_id is None:
+        return None
+    approved = (proof.org_id.lower(), proof.role_id.lower(), proof.user_id.lower())
+    actual = (resolved.org_id, resolved.target.role_id, state.aptible_user_id)
+    if approved != tuple(part.lower() for part in actual):
+        return "the proof approves another role or user than this request's"
+    if proof.max_duration_seconds is None or proof.max_duration_seconds <= 0:
+        return "an approval's proof must state the longest grant it allows"
+    return None
+
+
+def proof_refusal(
+    state: AccessState,
+    action: str,
+    decider: str,
+    proof: DecisionProof | None,
+    message: str | None,
+    *,
+    used_nonces: set[str],
+    run_id: str,
+    now: datetime,
+    directory: TrustDirectory,
+) -> str | None:
+    """Why this decision is not proven to come from ``decider`` (validators only: the answer
+    depends on the worker's key directory, which a replay must never consult)."""
+    if not directory.signed_decisions:
+        return None
+    refusal = decision_proof_refusal(
+        proof,
+        action=action,
+        decider=decider,
+        message=message,
+        workflow_id=state.workflow_id,
+        run_id=run_id,
+        now=now,
+        directory=directory,
+    )
+    if refusal:
+        return refusal
+    assert proof is not None
+    if proof.nonce in used_nonces:
+        return "this proof was already used; sign the decision again"
+    return binding_refusal(state, proof)

@@ -7,7 +7,7 @@ taking access away is retried without limit).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from jitflow.contracts.identity import ResolvedIdentity, ResolveIdentityInput
     from jitflow.contracts.membership import (
+        Lease,
         LeaseGrant,
         LeaseRelease,
         LeaseReleased,
@@ -41,6 +42,18 @@ def membership_key(resolved: ResolvedRequest, user_id: str) -> MembershipKey:
         role_id=resolved.target.role_id,
         user_id=user_id,
         integration_key=resolved.integration_key,
+    )
+
+
+def lease(resolved: ResolvedRequest, holder: str, duration: int, now: datetime) -> Lease:
+    """The lease a request asks for: ``duration`` from now, or until released for flows that
+    do not schedule de-escalation. The owner counts the duration from its confirmation."""
+    timed = resolved.schedule_deescalation
+    return Lease(
+        holder=holder,
+        ends_at=now + timedelta(seconds=duration) if timed else None,
+        granted_at=now,
+        duration_seconds=duration if timed else None,
     )
 
 

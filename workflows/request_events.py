@@ -8,6 +8,7 @@ it, so that a hook sees the same thing on every replay.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
@@ -46,14 +47,22 @@ class RequestEvents:
         if message:
             self._contexts[event] = {"message": message}
 
-    def escalated(self, grant: LeaseGrant, role_id: str, user_id: str) -> None:
-        """What ``get_step_output("escalate")`` returns from now on."""
+    def escalated(self, grant: LeaseGrant, role_id: str, now: datetime) -> None:
+        """Record the grant: the owner counted its length from the moment the membership
+        existed; ``get_step_output("escalate")`` answers from here on."""
+        state = self._state
+        state.escalated_at = grant.confirmed_at or now
+        state.expires_at = grant.ends_at
+        state.preexisting = grant.preexisting
+        state.membership_workflow_id = grant.membership_workflow_id
         self.step_outputs["escalate"] = {
             "preexisting": grant.preexisting,
             "membership_id": grant.membership_id,
             "role_id": role_id,
-            "user_id": user_id,
+            "user_id": state.aptible_user_id,
         }
+        note = "standing access: kept at the end" if grant.preexisting else None
+        self.record("escalate", state.approver, note)
 
     def user(self, email: str) -> UserData:
         """A user as reducers see them: role from the recorded permissions, the requester's

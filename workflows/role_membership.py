@@ -39,6 +39,9 @@ with workflow.unsafe.imports_passed_through():
         MEMBERSHIP_WORKFLOW_TYPE,
         POSTING_HEARTBEAT,
     )
+    from jitflow.contracts.trust import ticket_id
+    from jitflow.trust.checks import lease_refusal
+    from jitflow.trust.directory import DIRECTORY
     from workflows import steps
 
 #: Continue-as-new once the history holds this many events (or when the server suggests it).
@@ -75,9 +78,17 @@ class RoleMembershipWorkflow:
         self._applied = 0
         self._removals = 0
         self._rejections: dict[str, str] = {}
+        self._closed: list[str] = list(start.closed)  # tickets of ended leases, until removal
+        self._refused_start = bool(start.leases) and workflow.info().continued_run_id is None
+        if self._refused_start:
+            # Only a continue-as-new of an owner carries leases in its input; any other start
+            # with leases did not come through the worker's grant path, so they count for nothing.
+            self._leases = {}
 
     @workflow.run
     async def run(self, start: RoleMembershipInput) -> RoleMembershipState:
+        if self._refused_start:
+            self._note("start_refused", None, "leases in a start input are ignored: not signed")
         while True:
             await self._apply()
             if not self._leases and self._version == self._applied:
@@ -95,6 +106,7 @@ class RoleMembershipWorkflow:
                             leases=tuple(self._leases.values()),
                             membership=self._membership,
                             audit=tuple(self._audit[-AUDIT_CARRIED:]),
+                            closed=tuple(self._closed),
                         )
                     )
                 continue
@@ -133,7 +145,7 @@ class RoleMembershipWorkflow:
         now = workflow.now()
         for holder, lease in list(self._leases.items()):
             if lease.ends_at is not None and lease.ends_at <= now:
-                del self._leases[holder]
+                self._drop(holder)
                 self._note("lease_ended", holder, f"ended at {lease.ends_at.isoformat()}")
         if self._leases and self._membership is None:
             await self._add()
@@ -145,7 +157,10 @@ class RoleMembershipWorkflow:
         try:
             added = await steps.call(
                 contract.ADD_MEMBERSHIP,
-                AddMembershipCall(key=self._key),
+                AddMembershipCall(
+                    key=self._key,
+                    tickets=tuple(lease.ticket for lease in self._leases.values() if lease.ticket),
+                ),
                 summary=f"Add user {self._key.user_id} to role {self._key.role_id}",
                 start_to_close=timedelta(minutes=2),
                 retry=steps.PATIENT,
@@ -155,7 +170,7 @@ class RoleMembershipWorkflow:
             message = failure_message(error)
             for holder in list(self._leases):
                 self._rejections[holder] = message
-                del self._leases[holder]
+                self._drop(holder)
             self._note("membership_add_failed", None, message)
             if _may_have_posted(error):
                 # The POST may have gone through before the failure: treat the membership as
@@ -189,7 +204,11 @@ class RoleMembershipWorkflow:
             try:
                 removed = await steps.call(
                     contract.REMOVE_MEMBERSHIP,
-                    RemoveMembershipCall(key=self._key, membership_id=membership.membership_id),
+                    RemoveMembershipCall(
+                        key=self._key,
+                        membership_id=membership.membership_id,
+                        closed=tuple(self._closed),
+                    ),
                     summary=f"Remove user {self._key.user_id} from role {self._key.role_id}",
                     start_to_close=timedelta(minutes=2),
                     retry=steps.FOREVER,
@@ -210,6 +229,7 @@ class RoleMembershipWorkflow:
                 await workflow.sleep(delay, summary="retry the removal")
                 delay = min(delay * 2, REMOVAL_RETRY_MAX)
         self._membership = None
+        self._closed = []
         self._removals += 1
         note = "already absent" if removed.already_absent else "removed"
         if removed.left_organization:
@@ -235,8 +255,11 @@ class RoleMembershipWorkflow:
         held = self._leases.get(lease.holder, lease)
         confirmed_at = workflow.now()
         if lease.duration_seconds is not None and lease.holder in self._leases:
-            # The grant's length counts from now, when the membership is known to exist.
+            # The grant's length counts from now, when the membership is known to exist, and
+            # never past what its ticket allows.
             ends_at = confirmed_at + timedelta(seconds=lease.duration_seconds)
+            if lease.ticket is not None and lease.ticket.not_after is not None:
+                ends_at = min(ends_at, lease.ticket.not_after)
             if held.ends_at is None or ends_at > held.ends_at:
                 held = held.model_copy(update={"ends_at": ends_at})
                 self._leases[lease.holder] = held
@@ -255,13 +278,14 @@ class RoleMembershipWorkflow:
     def _validate_add_lease(self, request: LeaseRequest) -> None:
         if request.key.workflow_id != self._key.workflow_id:
             raise ValueError(f"lease for {request.key.workflow_id} sent to {self._key.workflow_id}")
-        if not request.lease.holder:
-            raise ValueError("a lease needs a holder")
+        refusal = lease_refusal(request.lease, self._key, workflow.now(), DIRECTORY)
+        if refusal:
+            raise ValueError(refusal)
 
     @workflow.update
     async def release_lease(self, release: ReleaseLease) -> LeaseReleased:
         holder = release.holder
-        held = self._leases.pop(holder, None) is not None
+        held = self._drop(holder)
         self._note("lease_released" if held else "release_of_unknown_lease", holder, None)
         removals = self._removals
         self._version += 1
@@ -285,6 +309,13 @@ class RoleMembershipWorkflow:
             membership=self._membership,
             audit=tuple(self._audit),
         )
+
+    def _drop(self, holder: str) -> bool:
+        """Forget ``holder``'s lease, keeping its ticket id for the removal's ledger."""
+        lease = self._leases.pop(holder, None)
+        if lease is not None and lease.ticket is not None:
+            self._closed.append(ticket_id(lease.holder, lease.ticket.holder_run_id))
+        return lease is not None
 
     def _note(self, event: str, holder: str | None, message: str | None) -> None:
         self._audit.append(

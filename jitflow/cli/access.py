@@ -11,6 +11,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -19,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from jitflow.access_client import AccessRequests
+from jitflow.cli.signing import body_json, key_option, signer
 from jitflow.contracts.access import (
     AccessRequestInput,
     AccessState,
@@ -28,6 +30,7 @@ from jitflow.contracts.access import (
     UpdateOutcome,
 )
 from jitflow.contracts.names import DEFAULT_TASK_QUEUE
+from jitflow.contracts.trust import DecisionAction
 from jitflow.temporal import TemporalConnectionError, connect
 
 _T = TypeVar("_T")
@@ -202,18 +205,25 @@ def _decision_command(name: str, equivalent: str) -> click.Command:
     @click.argument("workflow_id")
     @click.option("--approver", required=True, help="Email of who decides.")
     @click.option("--message", default=None, help="Optional decision message.")
+    @key_option
     @_with_connection
     def command(
         workflow_id: str,
         approver: str,
         message: str | None,
+        key_path: Path | None,
         address: str | None,
         namespace: str | None,
     ) -> None:
+        key = signer(key_path)
+
         async def decide(client: Client) -> tuple[UpdateOutcome, AccessState | None]:
             requests = AccessRequests(client)
             send = requests.approve if name == "approve" else requests.deny
-            outcome = await send(workflow_id, Decision(approver=approver, message=message))
+            action: DecisionAction = "approve" if name == "approve" else "deny"
+            body = await requests.signed(action, workflow_id, approver, message, key)
+            assert isinstance(body, Decision)
+            outcome = await send(workflow_id, body)
             if not (outcome.accepted and name == "approve"):
                 return outcome, None
             # Show the grant once it is in place (the update answers "approved" when Aptible
@@ -249,9 +259,15 @@ deny = _decision_command(
 @click.argument("workflow_id")
 @click.option("--by", required=True, help="Email of who revokes (requester or approver).")
 @click.option("--message", default=None)
+@key_option
 @_with_connection
 def revoke(
-    workflow_id: str, by: str, message: str | None, address: str | None, namespace: str | None
+    workflow_id: str,
+    by: str,
+    message: str | None,
+    key_path: Path | None,
+    address: str | None,
+    namespace: str | None,
 ) -> None:
     """Revoke granted access now.
 
@@ -261,8 +277,13 @@ def revoke(
         --input '{"by": "alice@example.com", "message": "done"}'
     """
 
+    key = signer(key_path)
+
     async def call(client: Client) -> UpdateOutcome:
-        return await AccessRequests(client).revoke(workflow_id, Revocation(by=by, message=message))
+        requests = AccessRequests(client)
+        body = await requests.signed("revoke", workflow_id, by, message, key)
+        assert isinstance(body, Revocation)
+        return await requests.revoke(workflow_id, body)
 
     _print_outcome(_run(address, namespace, call))
 
@@ -271,9 +292,15 @@ def revoke(
 @click.argument("workflow_id")
 @click.option("--by", required=True, help="The requester's email.")
 @click.option("--message", default=None)
+@key_option
 @_with_connection
 def cancel(
-    workflow_id: str, by: str, message: str | None, address: str | None, namespace: str | None
+    workflow_id: str,
+    by: str,
+    message: str | None,
+    key_path: Path | None,
+    address: str | None,
+    namespace: str | None,
 ) -> None:
     """Withdraw your own pending request.
 
@@ -283,10 +310,13 @@ def cancel(
         --input '{"by": "alice@example.com"}'
     """
 
+    key = signer(key_path)
+
     async def call(client: Client) -> UpdateOutcome:
-        return await AccessRequests(client).cancel(
-            workflow_id, Cancellation(by=by, message=message)
-        )
+        requests = AccessRequests(client)
+        body = await requests.signed("cancel", workflow_id, by, message, key)
+        assert isinstance(body, Cancellation)
+        return await requests.cancel(workflow_id, body)
 
     _print_outcome(_run(address, namespace, call))
 
@@ -361,7 +391,41 @@ def list_requests(active: bool, limit: int, address: str | None, namespace: str 
         click.echo("  ".join(row[col].ljust(widths[col]) for col in columns))
 
 
+@click.command()
+@click.argument("action", type=click.Choice(["approve", "deny", "revoke", "cancel"]))
+@click.argument("workflow_id")
+@click.option("--approver", "--by", "who", required=True, help="Email of who decides.")
+@click.option("--message", default=None, help="Optional decision message (it is signed too).")
+@key_option
+@_with_connection
+def sign(
+    action: DecisionAction,
+    workflow_id: str,
+    who: str,
+    message: str | None,
+    key_path: Path | None,
+    address: str | None,
+    namespace: str | None,
+) -> None:
+    """Print a signed decision, for `temporal workflow update execute --input`.
+
+    \b
+    Use:
+      temporal workflow update execute --workflow-id ID --name approve \\
+        --input "$(jitflow sign approve ID --approver bob@example.com --key KEY)"
+
+    The proof is valid for 10 minutes and for this request's run only.
+    """
+    key = signer(key_path)
+
+    async def call(client: Client) -> str:
+        body = await AccessRequests(client).signed(action, workflow_id, who, message, key)
+        return body_json(body)
+
+    click.echo(_run(address, namespace, call))
+
+
 def register(group: click.Group) -> None:
     """Add the access commands to the ``jitflow`` group."""
-    for command in (request, approve, deny, revoke, cancel, status, list_requests):
+    for command in (request, approve, deny, revoke, cancel, sign, status, list_requests):
         group.add_command(command)

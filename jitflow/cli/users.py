@@ -1,4 +1,5 @@
-"""``jitflow users``: the people jitflow knows and their Aptible identities, as ``symflow users``.
+"""``jitflow users``: the people jitflow knows, their Aptible identities (as ``symflow users``),
+and the OpenSSH keys that sign their decisions.
 
 Every command opens the store given by ``--database-url`` (else ``$JITFLOW_DATABASE_URL``, else
 ``.jitflow/jitflow.db``), migrating its schema if needed. Bad input is refused with a message
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,15 +22,18 @@ from jitflow.identity import (
     ROLES,
     IdentityStore,
     IdentityStoreError,
+    KeyRecord,
     User,
 )
 from jitflow.identity.database import database_url_from_env, safe_url
+from jitflow.identity.errors import InvalidValue
 from jitflow.identity.validation import (
     checked_email,
     normalize_external_id,
     normalize_service_type,
     normalize_service_user_id,
 )
+from jitflow.trust.keys import InvalidKey, normalize_fingerprint
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -99,8 +104,11 @@ def list_users(database_url: str | None) -> None:
 
 
 def _user_row(user: User) -> tuple[str, ...]:
-    created = user.created_at.strftime("%Y-%m-%d %H:%M:%S UTC")
-    return (user.display_name, user.email, user.role, created)
+    return (user.display_name, user.email, user.role, _time(user.created_at))
+
+
+def _time(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
@@ -275,3 +283,75 @@ def delete_user(email: str, force: bool, database_url: str | None) -> None:
             click.confirm(f"Delete user {address} and their identities?", abort=True)
         store.delete_user(address)
     click.echo(f"Deleted user {address}")
+
+
+@users.command(name="add-key")
+@click.argument("email")
+@click.argument(
+    "public_key_file",
+    type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+)
+@_database_option
+def add_key(email: str, public_key_file: Path, database_url: str | None) -> None:
+    """Register an OpenSSH Ed25519 public key (e.g. ~/.ssh/id_ed25519.pub) to a user.
+
+    The user signs decisions with its private half; the user is created as a member if unknown.
+    A key belongs to one person: one already registered to someone else is refused.
+    """
+    address = _check(lambda: checked_email(email))
+    try:
+        text = public_key_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        # Not the error's text: a private key given by mistake must not be echoed.
+        raise click.ClickException(
+            f"cannot read {public_key_file}: expected a .pub file ({type(error).__name__})"
+        ) from None
+    with _store(database_url) as store:
+        existed = store.get_user(address) is not None
+        known = {key.fingerprint for key in store.keys(address)}
+        record = store.add_key(address, text)
+    if not existed:
+        click.echo(f"Created user {address} (member)")
+    if record.fingerprint in known:
+        click.echo(f"Key {_key_label(record)} was already registered to {address}")
+    else:
+        click.echo(f"Added key {_key_label(record)} to {address}")
+
+
+def _key_label(record: KeyRecord) -> str:
+    return f"{record.fingerprint} ({record.comment})" if record.comment else record.fingerprint
+
+
+@users.command(name="list-keys")
+@click.argument("email", required=False)
+@_database_option
+def list_keys(email: str | None, database_url: str | None) -> None:
+    """List registered signing keys: email, fingerprint, comment and when added."""
+    address = _check(lambda: checked_email(email)) if email is not None else None
+    with _store(database_url) as store:
+        found = store.keys(address)
+    _print_table(
+        ("Email", "Fingerprint", "Comment", "Added At"),
+        [(k.email, k.fingerprint, k.comment, _time(k.added_at)) for k in found],
+    )
+
+
+@users.command(name="remove-key")
+@click.argument("email")
+@click.argument("fingerprint")
+@_database_option
+def remove_key(email: str, fingerprint: str, database_url: str | None) -> None:
+    """Unregister a user's key, given by its fingerprint (SHA256:..., as list-keys shows)."""
+    address = _check(lambda: checked_email(email))
+    wanted = _check(lambda: _fingerprint(fingerprint))
+    with _store(database_url) as store:
+        if not store.remove_key(address, wanted):
+            raise click.ClickException(f"user {address!r} has no key {wanted}")
+    click.echo(f"Removed key {wanted} of {address}")
+
+
+def _fingerprint(value: str) -> str:
+    try:
+        return normalize_fingerprint(value)
+    except InvalidKey as error:
+        raise InvalidValue(str(error)) from None

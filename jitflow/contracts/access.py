@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jitflow.contracts.base import Contract
 from jitflow.contracts.events import Permissions, TargetData
+from jitflow.contracts.trust import DecisionProof
 
 AccessStatus = Literal[
     "pending", "approved", "denied", "expired", "escalated", "deescalated", "failed", "cancelled"
@@ -109,6 +110,8 @@ class Decision(Contract):
 
     approver: str
     message: str | None = None
+    proof: DecisionProof | None = None
+    """The decider's signature (``jitflow sign``); required while signed decisions are on."""
 
 
 class Revocation(Contract):
@@ -116,6 +119,8 @@ class Revocation(Contract):
 
     by: str
     message: str | None = None
+    proof: DecisionProof | None = None
+    """The decider's signature (``jitflow sign``); required while signed decisions are on."""
 
 
 class Cancellation(Contract):
@@ -123,6 +128,8 @@ class Cancellation(Contract):
 
     by: str
     message: str | None = None
+    proof: DecisionProof | None = None
+    """The decider's signature (``jitflow sign``); required while signed decisions are on."""
 
 
 class TimelineEntry(Contract):

@@ -13,6 +13,7 @@ from pydantic import model_validator
 
 from jitflow.contracts.access import TimelineEntry
 from jitflow.contracts.base import Contract
+from jitflow.contracts.trust import DecisionProof, GrantTicket, HookApproval
 
 
 class MembershipKey(Contract):
@@ -43,13 +44,21 @@ class Lease(Contract):
     duration_seconds: int | None = None
     """When set, the owner moves ``ends_at`` to this long after the membership is confirmed, so
     a grant's length counts from escalation even when Aptible was slow or down for a while."""
+    ticket: GrantTicket | None = None
+    """The worker's signature over this grant; the owner refuses a lease without a valid one."""
 
 
 class LeaseRequest(Contract):
-    """Add (or extend) a lease; the owner makes sure the membership exists before answering."""
+    """Add (or extend) a lease; the owner makes sure the membership exists before answering.
+
+    To ``acquire_lease`` the request carries the evidence of approval (a person's proof or the
+    worker-signed hook approval); the activity checks it and sends the owner a ticketed lease.
+    """
 
     key: MembershipKey
     lease: Lease
+    proof: DecisionProof | None = None
+    hook_approval: HookApproval | None = None
 
 
 class LeaseRelease(Contract):
@@ -98,6 +107,8 @@ class RoleMembershipInput(Contract):
     membership: MembershipRecord | None = None
     audit: tuple[TimelineEntry, ...] = ()
     """The last entries of the audit trail, carried across continue-as-new."""
+    closed: tuple[str, ...] = ()
+    """Ticket ids of leases that ended since the last removal, carried across continue-as-new."""
 
 
 class RoleMembershipState(Contract):
@@ -110,9 +121,10 @@ class RoleMembershipState(Contract):
 
 
 class AddMembershipCall(Contract):
-    """Make sure ``key``'s membership exists in Aptible."""
+    """Make sure ``key``'s membership exists in Aptible, on the strength of ``tickets``."""
 
     key: MembershipKey
+    tickets: tuple[GrantTicket, ...] = ()
 
 
 class MembershipAdded(Contract):
@@ -125,6 +137,9 @@ class RemoveMembershipCall(Contract):
 
     key: MembershipKey
     membership_id: str | None
+    closed: tuple[str, ...] = ()
+    """Ticket ids (``ticket_id``) of the grants that ended: recorded before the removal, so an
+    add replayed with one of their tickets is refused."""
 
 
 class MembershipRemoved(Contract):

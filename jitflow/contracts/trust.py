@@ -83,3 +83,30 @@ class GrantTicket(Contract):
     def signed_bytes(self) -> bytes:
         fields = self.model_dump(mode="json", exclude={"signature"})
         return canonical_bytes("jitflow-grant-v1", fields)
+
+
+class HookApproval(Contract):
+    """The worker's statement that the flow's ``on_request`` hook approved one run of one
+    request; the grant path accepts it in place of a person's ``DecisionProof``."""
+
+    version: Literal[1] = 1
+    hook: str
+    workflow_id: str
+    run_id: str
+    """Both from the activity's own info (set by the server), never from the event."""
+    flow_key: str
+    requester: str
+    role_id: str
+    duration_seconds: int | None
+    issued_at: datetime
+    key_id: str
+    signature: str
+
+    def signed_bytes(self) -> bytes:
+        fields = self.model_dump(mode="json", exclude={"signature"})
+        return canonical_bytes("jitflow-hook-approval-v1", fields)
+
+
+def ticket_id(holder: str, run_id: str) -> str:
+    """How a grant ticket is named in the ledger of closed grants."""
+    return f"{holder}/{run_id}"

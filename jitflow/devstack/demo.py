@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from jitflow.access_client import AccessRequests
+from jitflow.access_client import AccessRequests, SigningKey
 from jitflow.contracts.access import (
     AccessRequestInput,
     AccessState,
@@ -21,9 +21,11 @@ from jitflow.contracts.access import (
     Revocation,
 )
 from jitflow.devstack.example import EXAMPLE_ADMIN_ROLE_ID
+from jitflow.devstack.keys import key_path
 from jitflow.devstack.stack import StackSettings
 from jitflow.emulator.admin_client import EmulatorAdmin
 from jitflow.temporal import connect
+from jitflow.trust.keys import load_private_key, public_key_of, sign
 
 REQUESTER = "alice@example.com"
 APPROVER = "bob@example.com"
@@ -33,6 +35,8 @@ TARGET = "admin_prod"
 def instructions(settings: StackSettings) -> str:
     """The copy-paste block printed once the stack is ready."""
     address = settings.temporal_address
+    bob_key = key_path(settings.state_dir, APPROVER)
+    alice_key = key_path(settings.state_dir, REQUESTER)
     request_json = (
         '{"flow": "aptible_access", "target": "admin_prod", "requester": "alice@example.com", '
         '"duration": "10m", "reason": "investigate incident 42"}'
@@ -48,21 +52,27 @@ jitflow is running.
 In another terminal (from this folder), with jitflow's CLI:
   export TEMPORAL_ADDRESS={address}
   .venv/bin/jitflow request --target admin_prod --requester alice@example.com --duration 10m --reason "investigate incident 42" --id demo-1
-  .venv/bin/jitflow approve demo-1 --approver bob@example.com
+  .venv/bin/jitflow approve demo-1 --approver bob@example.com --key {bob_key}
   .venv/bin/jitflow list --active
-  .venv/bin/jitflow revoke demo-1 --by alice@example.com
+  .venv/bin/jitflow revoke demo-1 --by alice@example.com --key {alice_key}
   .venv/bin/jitflow status demo-1
 
 Or with the temporal CLI:
   .venv/bin/temporal workflow start --address {address} --type AccessRequest --task-queue jitflow --workflow-id demo-2 --input '{request_json}'
-  .venv/bin/temporal workflow update execute --address {address} --workflow-id demo-2 --name approve --input '{{"approver": "bob@example.com"}}'
+  .venv/bin/temporal workflow update execute --address {address} --workflow-id demo-2 --name approve --input "$(.venv/bin/jitflow sign approve demo-2 --approver bob@example.com --key {bob_key} --address {address})"
   .venv/bin/temporal workflow list --address {address} --query "JitRequester='alice@example.com'"
-  .venv/bin/temporal workflow update execute --address {address} --workflow-id demo-2 --name revoke --input '{{"by": "alice@example.com"}}'
+  .venv/bin/temporal workflow update execute --address {address} --workflow-id demo-2 --name revoke --input "$(.venv/bin/jitflow sign revoke demo-2 --by alice@example.com --key {alice_key} --address {address})"
   .venv/bin/temporal workflow query --address {address} --workflow-id demo-2 --type status
 
 Watch them in the Web UI: {settings.ui_url}/namespaces/default/workflows?query=JitRequester%3D%22alice%40example.com%22
 Ctrl-C stops everything.
 """
+
+
+def _key(settings: StackSettings, email: str) -> SigningKey:
+    """The example user's key that ``jitflow dev`` made and registered."""
+    private = load_private_key(key_path(settings.state_dir, email))
+    return public_key_of(private).fingerprint, lambda data: sign(private, data)
 
 
 class DemoFailed(RuntimeError):
@@ -130,9 +140,11 @@ async def run_demo(settings: StackSettings, echo: Callable[[str], None] = print)
         )
         assert state.permissions is not None
         echo(f"{clock.stamp()} pending; approvers: {', '.join(state.permissions.approvers)}")
-        outcome = await requests.approve(
-            workflow_id, Decision(approver=APPROVER, message="go ahead")
+        approval = await requests.signed(
+            "approve", workflow_id, APPROVER, "go ahead", _key(settings, APPROVER)
         )
+        assert isinstance(approval, Decision)
+        outcome = await requests.approve(workflow_id, approval)
         echo(f"{clock.stamp()} {APPROVER} approved: {outcome.status}")
         state = await _wait_status(
             requests, workflow_id, lambda s: s.status == "escalated", "escalation"
@@ -142,7 +154,11 @@ async def run_demo(settings: StackSettings, echo: Callable[[str], None] = print)
             f"{clock.stamp()} escalated: {REQUESTER} is a member of the Admin Role in Aptible "
             f"until {state.expires_at:%H:%M:%S} UTC"
         )
-        outcome = await requests.revoke(workflow_id, Revocation(by=REQUESTER, message="done early"))
+        revocation = await requests.signed(
+            "revoke", workflow_id, REQUESTER, "done early", _key(settings, REQUESTER)
+        )
+        assert isinstance(revocation, Revocation)
+        outcome = await requests.revoke(workflow_id, revocation)
         echo(f"{clock.stamp()} {REQUESTER} revoked: {outcome.status}")
         state = await handle.result()
         await _wait_membership(admin, present=False)

@@ -6,6 +6,7 @@ import signal
 from collections.abc import Callable
 from types import FrameType
 
+from jitflow.devstack.keys import ensure_example_keys
 from jitflow.devstack.stack import (
     StackSettings,
     aptible_emulator_service,
@@ -47,6 +48,8 @@ def run_stack(
                 supervisor.start(secrets_manager_service(settings))
                 create_example_secret(settings)
                 echo(f"  stored the example bot secret in Secrets Manager at {settings.aws_url}")
+                ensure_example_keys(settings.state_dir, settings.database_url)
+                echo(f"  example users' signing keys: {settings.state_dir / 'keys'}/")
                 supervisor.start(worker_service(settings))
                 if after_start is not None:
                     after_start(settings)

@@ -51,6 +51,10 @@ class StackSettings:
         return f"http://{self.host}:{self.aws_port}"
 
     @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.state_dir / 'jitflow.db'}"
+
+    @property
     def emulator_state(self) -> Path:
         return self.state_dir / "aptible-state.json"
 
@@ -59,7 +63,7 @@ class StackSettings:
             "TEMPORAL_ADDRESS": self.temporal_address,
             "TEMPORAL_NAMESPACE": "default",
             "JITFLOW_CONFIG": str(self.config_dir),
-            "JITFLOW_DATABASE_URL": f"sqlite:///{self.state_dir / 'jitflow.db'}",
+            "JITFLOW_DATABASE_URL": self.database_url,
             "APTIBLE_AUTH_ROOT_URL": self.aptible_url,
             "AWS_ENDPOINT_URL": self.aws_url,
             "AWS_REGION": "us-east-1",

@@ -1,4 +1,5 @@
-"""Who is who: jitflow users (email, name, role) and their ids in services such as Aptible.
+"""Who is who: jitflow users (email, name, role), their ids in services such as Aptible, and the
+OpenSSH keys that sign their decisions.
 
 ``IdentityStore`` is the API; ``jitflow users`` and the identity-resolution activity use it.
 """
@@ -13,7 +14,7 @@ from jitflow.identity.errors import (
     UserExists,
     UserNotFound,
 )
-from jitflow.identity.models import CsvApplyReport, Identity, User
+from jitflow.identity.models import CsvApplyReport, Identity, KeyRecord, User
 from jitflow.identity.store import KEEP, IdentityStore
 from jitflow.identity.validation import ROLES, SERVICE_TYPES
 
@@ -31,6 +32,7 @@ __all__ = [
     "IdentityStore",
     "IdentityStoreError",
     "InvalidValue",
+    "KeyRecord",
     "User",
     "UserExists",
     "UserNotFound",

@@ -45,9 +45,13 @@ def current_revision(engine: Engine) -> str | None:
         return context.get_current_revision()
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the database to the newest schema; a no-op when it is already there."""
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database to the newest schema; a no-op when it is already there.
+
+    ``revision`` stops at an older one, so that tests can build a database as an earlier jitflow
+    left it and check that upgrading it keeps its data.
+    """
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
-        command.upgrade(_config(connection), "head")
+        command.upgrade(_config(connection), revision)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from jitflow.contracts.events import UserRoleName
+from jitflow.trust.keys import PublicKey, parse_public_key
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,25 @@ class Identity:
     def column(self) -> str:
         """The CSV column that holds this identity: ``service_type:external_id``."""
         return f"{self.service_type}:{self.external_id}"
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """An OpenSSH Ed25519 public key registered to ``email``: it signs that person's decisions.
+
+    ``public_key`` is the normalised ``ssh-ed25519 <base64>`` (no comment); ``fingerprint`` is
+    what ``ssh-keygen -lf`` prints for it; ``comment`` is what followed the key in its ``.pub``.
+    """
+
+    email: str
+    fingerprint: str
+    public_key: str
+    comment: str
+    added_at: datetime
+
+    def to_public_key(self) -> PublicKey:
+        """The key, ready to verify signatures."""
+        return parse_public_key(f"{self.public_key} {self.comment}")
 
 
 @dataclass(frozen=True)

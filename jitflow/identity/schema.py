@@ -51,3 +51,40 @@ identities = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("user_id", "service_type", "external_id", name="uq_identities_key"),
 )
+
+user_keys = Table(
+    "user_keys",
+    metadata,
+    Column(
+        "email",
+        String(320),
+        ForeignKey("users.email", ondelete="CASCADE", name="fk_user_keys_user"),
+        primary_key=True,
+    ),
+    Column("fingerprint", String(64), primary_key=True),
+    Column("public_key", String(1000), nullable=False),
+    Column("comment", String(1000), nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    # One key belongs to one person: a signature must name exactly one decider.
+    UniqueConstraint("fingerprint", name="uq_user_keys_fingerprint"),
+)
+"""People's OpenSSH Ed25519 public keys (``jitflow users add-key``), which sign their decisions."""
+
+used_proofs = Table(
+    "used_proofs",
+    metadata,
+    Column("nonce", String(128), primary_key=True),
+    Column("workflow_id", String(1000), nullable=False),
+    Column("run_id", String(128), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=False),
+)
+"""Nonces of decision proofs already acted on, and where, so that no proof is replayed elsewhere."""
+
+closed_grants = Table(
+    "closed_grants",
+    metadata,
+    Column("ticket_id", String(1200), primary_key=True),
+    Column("closed_at", DateTime(timezone=True), nullable=False),
+)
+"""Grants that ended (``<request workflow id>/<run id>``): their tickets never add again."""

@@ -23,9 +23,9 @@ from jitflow.contracts.events import UserData, UserRoleName
 from jitflow.identity import migrate
 from jitflow.identity.csv_format import ServiceKey, parse_users_csv, render_users_csv
 from jitflow.identity.database import create_store_engine, database_url_from_env, safe_url
-from jitflow.identity.errors import DatabaseUnavailable, UserExists, UserNotFound
-from jitflow.identity.models import CsvApplyReport, Identity, User
-from jitflow.identity.schema import identities, users
+from jitflow.identity.errors import DatabaseUnavailable, InvalidValue, UserExists, UserNotFound
+from jitflow.identity.models import CsvApplyReport, Identity, KeyRecord, User
+from jitflow.identity.schema import closed_grants, identities, used_proofs, user_keys, users
 from jitflow.identity.validation import (
     DEFAULT_ROLE,
     checked_email,
@@ -35,6 +35,7 @@ from jitflow.identity.validation import (
     normalize_service_type,
     normalize_service_user_id,
 )
+from jitflow.trust.keys import InvalidKey, normalize_fingerprint, parse_public_key
 
 
 class _Keep:
@@ -83,6 +84,31 @@ _IDENTITY_COLUMNS = (
     identities.c.service_user_id,
     identities.c.updated_at,
 )
+
+
+def _key_record(row: Row[Any] | Any) -> KeyRecord:
+    return KeyRecord(
+        email=row.email,
+        fingerprint=row.fingerprint,
+        public_key=row.public_key,
+        comment=row.comment,
+        added_at=_aware(row.added_at),
+    )
+
+
+#: Longest ``.pub`` comment kept (the column's size); a longer one is refused, not cut.
+_MAX_KEY_COMMENT = 1000
+_MAX_NONCE = 128
+_MAX_WORKFLOW_ID = 1000
+_MAX_RUN_ID = 128
+_MAX_ACTION = 32
+
+
+def _bounded(value: str, what: str, limit: int) -> str:
+    """``value`` unless it is empty or longer than its column: InvalidValue naming it."""
+    if not value or len(value) > limit:
+        raise InvalidValue(f"invalid {what} {value[:80]!r}: expected 1 to {limit} characters")
+    return value
 
 
 def _key(service_type: str, external_id: str) -> ServiceKey:
@@ -248,7 +274,7 @@ class IdentityStore:
         return _user(row)
 
     def delete_user(self, email: str) -> bool:
-        """Remove the user and all their identities; False if there was no such user."""
+        """Remove the user, their identities and keys; False if there was no such user."""
         address = checked_email(email)
         with self._transaction() as connection:
             user_id = connection.execute(
@@ -257,6 +283,7 @@ class IdentityStore:
             if user_id is None:
                 return False
             connection.execute(delete(identities).where(identities.c.user_id == user_id))
+            connection.execute(delete(user_keys).where(user_keys.c.email == address))
             connection.execute(delete(users).where(users.c.id == user_id))
         return True
 
@@ -380,6 +407,152 @@ class IdentityStore:
             rows = connection.execute(query).all()
         return [_identity(row) for row in rows]
 
+    # Signing keys --------------------------------------------------------------------------
+
+    def add_key(self, email: str, public_key_text: str) -> KeyRecord:
+        """Register an OpenSSH Ed25519 public key (a ``.pub`` line) to ``email``.
+
+        The user is created as a member when unknown, as ``set_identity`` does. Adding the same
+        key to the same user again changes nothing and returns the stored record. A key already
+        registered to someone else is refused (InvalidValue naming both): a signature must
+        identify exactly one person.
+        """
+        address = checked_email(email)
+        try:
+            key = parse_public_key(public_key_text)
+        except InvalidKey as error:
+            raise InvalidValue(str(error)) from None
+        comment = key.comment
+        if len(comment) > _MAX_KEY_COMMENT:
+            raise InvalidValue(
+                f"the comment of key {key.fingerprint} ({comment[:40]!r}...) is longer than "
+                f"{_MAX_KEY_COMMENT} characters"
+            )
+        with self._transaction() as connection:
+            self._ensure_user(connection, address)
+            # No conflict target: a duplicate fingerprint (the unique constraint) and a duplicate
+            # (email, fingerprint) (the primary key) both leave the row that is already there.
+            connection.execute(
+                self._insert(user_keys)
+                .values(
+                    email=address,
+                    fingerprint=key.fingerprint,
+                    public_key=key.openssh,
+                    comment=comment,
+                    added_at=_now(),
+                )
+                .on_conflict_do_nothing()
+            )
+            row = connection.execute(
+                select(user_keys).where(user_keys.c.fingerprint == key.fingerprint)
+            ).one()
+            if row.email != address:
+                raise InvalidValue(
+                    f"key {key.fingerprint} is already registered to {row.email!r}, so it cannot "
+                    f"also be {address!r}'s: one key belongs to one person (remove it first with "
+                    f"jitflow users remove-key {row.email} {key.fingerprint})"
+                )
+        return _key_record(row)
+
+    def keys(self, email: str | None = None) -> list[KeyRecord]:
+        """The keys of one user, or of everyone, by email then by when they were added."""
+        query = select(user_keys)
+        if email is not None:
+            query = query.where(user_keys.c.email == checked_email(email))
+        query = query.order_by(user_keys.c.email, user_keys.c.added_at, user_keys.c.fingerprint)
+        with self._transaction() as connection:
+            rows = connection.execute(query).all()
+        return [_key_record(row) for row in rows]
+
+    def all_keys(self) -> list[KeyRecord]:
+        """Every registered key: what a verifier loads to refresh its in-memory directory."""
+        return self.keys()
+
+    def remove_key(self, email: str, fingerprint: str) -> bool:
+        """Unregister ``email``'s key ``fingerprint``; False when that user has no such key."""
+        address = checked_email(email)
+        try:
+            wanted = normalize_fingerprint(fingerprint)
+        except InvalidKey as error:
+            raise InvalidValue(str(error)) from None
+        with self._transaction() as connection:
+            deleted = connection.execute(
+                delete(user_keys).where(
+                    user_keys.c.email == address, user_keys.c.fingerprint == wanted
+                )
+            )
+        return deleted.rowcount > 0
+
+    def key_by_fingerprint(self, fingerprint: str) -> KeyRecord | None:
+        """The key with this fingerprint and whom it belongs to; None when none is registered.
+
+        A malformed fingerprint is simply not registered: it comes from a proof, that is from
+        outside, and the caller only needs to know that no key answers to it.
+        """
+        try:
+            wanted = normalize_fingerprint(fingerprint)
+        except InvalidKey:
+            return None
+        with self._transaction() as connection:
+            row = connection.execute(
+                select(user_keys).where(user_keys.c.fingerprint == wanted)
+            ).first()
+        return _key_record(row) if row is not None else None
+
+    # Decision proofs -----------------------------------------------------------------------
+
+    def consume_proof_nonce(self, nonce: str, workflow_id: str, run_id: str, action: str) -> bool:
+        """Record that the proof with ``nonce`` was acted on for (workflow_id, run_id, action).
+
+        True when the nonce is new, or was already recorded for exactly this workflow, run and
+        action: an activity retried after a crash must succeed again. False when it was used for
+        anything else: the proof is being replayed. Atomic across processes (the primary key
+        decides which of two concurrent uses is first).
+        """
+        nonce = _bounded(nonce, "proof nonce", _MAX_NONCE)
+        workflow_id = _bounded(workflow_id, "workflow id", _MAX_WORKFLOW_ID)
+        run_id = _bounded(run_id, "run id", _MAX_RUN_ID)
+        action = _bounded(action, "proof action", _MAX_ACTION)
+        with self._transaction() as connection:
+            connection.execute(
+                self._insert(used_proofs)
+                .values(
+                    nonce=nonce,
+                    workflow_id=workflow_id,
+                    run_id=run_id,
+                    action=action,
+                    used_at=_now(),
+                )
+                .on_conflict_do_nothing(index_elements=[used_proofs.c.nonce])
+            )
+            row = connection.execute(select(used_proofs).where(used_proofs.c.nonce == nonce)).one()
+        return (row.workflow_id, row.run_id, row.action) == (workflow_id, run_id, action)
+
+    # Grants that ended -------------------------------------------------------------------
+
+    def close_grants(self, ticket_ids: list[str]) -> None:
+        """Record grants as ended (idempotent): their tickets can never add a membership again."""
+        rows = [{"ticket_id": tid, "closed_at": _now()} for tid in dict.fromkeys(ticket_ids)]
+        if not rows:
+            return
+        with self._transaction() as connection:
+            for row in rows:
+                connection.execute(
+                    self._insert(closed_grants)
+                    .values(**row)
+                    .on_conflict_do_nothing(index_elements=[closed_grants.c.ticket_id])
+                )
+
+    def grants_closed(self, ticket_ids: list[str]) -> set[str]:
+        """Which of ``ticket_ids`` belong to grants that ended."""
+        if not ticket_ids:
+            return set()
+        with self._transaction() as connection:
+            found = connection.execute(
+                select(closed_grants.c.ticket_id).where(closed_grants.c.ticket_id.in_(ticket_ids))
+            ).scalars()
+            return set(found)
+
     # CSV -----------------------------------------------------------------------------------
 
     def export_csv(self) -> str:
@@ -458,6 +631,7 @@ class IdentityStore:
                 for email, row in sorted(existing.items()):
                     if email not in listed:
                         connection.execute(delete(identities).where(identities.c.user_id == row.id))
+                        connection.execute(delete(user_keys).where(user_keys.c.email == email))
                         connection.execute(delete(users).where(users.c.id == row.id))
                         deleted.append(email)
         return CsvApplyReport(

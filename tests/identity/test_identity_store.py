@@ -17,6 +17,7 @@ from jitflow.identity import (
     UserExists,
     UserNotFound,
 )
+from jitflow.identity.migrate import head_revision
 
 
 def test_a_new_store_is_empty_and_unknown_users_are_members(store: IdentityStore) -> None:
@@ -163,7 +164,7 @@ def test_data_survives_reopening_and_the_schema_is_migrated_once(database_url: s
             versions = connection.execute(
                 text("SELECT version_num FROM jitflow_schema_version")
             ).all()
-    assert [row[0] for row in versions] == ["0001"]
+    assert [row[0] for row in versions] == [head_revision()]
 
 
 def test_database_rejects_a_role_outside_the_three(store: IdentityStore) -> None:

@@ -44,6 +44,9 @@ from jitflow.testing.moto_server import (
     DUMMY_SECRET_ACCESS_KEY,
     create_secret,
 )
+from jitflow.testing.signing import Clock, PersonKeys, signing_client
+from jitflow.trust.keys import private_key_openssh
+from jitflow.trust.worker_key import WorkerKeyring
 from worker import ACTIVITY_THREADS, build_worker
 from workflows.access_request import AccessRequestWorkflow
 
@@ -109,9 +112,13 @@ class Stack:
     """Everything a scenario needs: the Temporal client, the emulator and the task queue."""
 
     client: Client
+    """Signs every decision it sends with the sender's test key, as ``jitflow approve`` would."""
     emulator: RunningAptibleEmulator
     task_queue: str
     config: JitflowConfig
+    raw_client: Client
+    """The same connection without signing: what an attacker with the ``temporal`` CLI has."""
+    store: IdentityStore
 
     def members(self, role_id: str) -> set[str]:
         """Emails holding ``role_id`` in the emulator, the bot excepted."""
@@ -149,9 +156,25 @@ async def wait_for(
         await asyncio.sleep(0.05)
 
 
+#: Every person the scenarios name has a key; the stack's client signs their decisions with it.
+TEST_KEYS = PersonKeys()
+PEOPLE = [*STORE_ROLES, "owner@example.com", "mallory@example.com"]
+WORKER_KEY_SECRET = "jitflow/worker-signing-key"
+
+
+def key_file(directory: Path, email: str) -> Path:
+    """``email``'s test private key as an OpenSSH file (for ``--key``), written once."""
+    path = directory / f"{email}.key"
+    if not path.exists():
+        path.write_bytes(private_key_openssh(TEST_KEYS.private(email)))
+        path.chmod(0o600)
+    return path
+
+
 def seed_store(store: IdentityStore) -> None:
     for email, role in STORE_ROLES.items():
         store.upsert_user(email, role=role)
+    TEST_KEYS.register(store, PEOPLE)
 
 
 def secret_reader(moto_url: str) -> SecretReader:
@@ -173,6 +196,7 @@ async def running_worker(
     moto_url: str,
     tmp: Path,
     config: JitflowConfig | None = None,
+    clock: Clock | None = None,
 ) -> AsyncIterator[Stack]:
     """A jitflow worker on a fresh task queue, with a seeded SQLite identity store."""
     config = config or test_config()
@@ -182,17 +206,22 @@ async def running_worker(
         seed_store(store)
         executor = stack.enter_context(ThreadPoolExecutor(max_workers=ACTIVITY_THREADS))
         aptible = await stack.enter_async_context(AptibleClient(emulator.base_url))
+        secrets = secret_reader(moto_url)
+        keyring = WorkerKeyring.load_or_create(secrets.boto_client(), WORKER_KEY_SECRET)
         worker: Worker = build_worker(
             client,
             config,
             store=store,
             aptible=aptible,
-            secrets=secret_reader(moto_url),
+            secrets=secrets,
+            keyring=keyring,
             task_queue=task_queue,
             executor=executor,
+            signed_decisions=True,
         )
         await stack.enter_async_context(worker)
-        yield Stack(client, emulator, task_queue, config)
+        signing = signing_client(client, TEST_KEYS, clock)
+        yield Stack(signing, emulator, task_queue, config, client, store)
 
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"

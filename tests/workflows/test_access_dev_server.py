@@ -11,10 +11,11 @@ import asyncio
 import json
 import subprocess
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
-from access_stack import ADMIN_ROLE, READONLY_ROLE, Stack, wait_for
+from access_stack import ADMIN_ROLE, READONLY_ROLE, Stack, key_file, wait_for
 from click.testing import CliRunner, Result
 from temporalio.client import WorkflowUpdateFailedError
 
@@ -62,7 +63,18 @@ async def poll(check: Any, timeout: float = 20.0) -> Any:
         await asyncio.sleep(0.2)
 
 
-async def test_whole_flow_through_the_temporal_cli(dev_stack: Stack) -> None:
+async def signed_input(
+    stack: Stack, action: str, workflow_id: str, who: str, message: str, keys: Path
+) -> str:
+    signed = await jitflow(
+        stack, "sign", action, workflow_id, "--by", who, "--message", message,
+        "--key", str(key_file(keys, who)),
+    )  # fmt: skip
+    assert signed.exit_code == 0, signed.output
+    return signed.output.strip()
+
+
+async def test_whole_flow_through_the_temporal_cli(dev_stack: Stack, tmp_path: Path) -> None:
     workflow_id = f"cli-{uuid.uuid4().hex[:8]}"
     request = {
         "flow": "plain",
@@ -81,7 +93,10 @@ async def test_whole_flow_through_the_temporal_cli(dev_stack: Stack) -> None:
         return bool((await temporal_status(dev_stack, workflow_id))["ready_for_decision"])
 
     await poll(ready)
-    approve = json.dumps({"approver": "dave@example.com", "message": "go ahead"})
+    # The decider signs with `jitflow sign`; the temporal CLI sends what it printed.
+    approve = await signed_input(
+        dev_stack, "approve", workflow_id, "dave@example.com", "go ahead", tmp_path
+    )
     await temporal(
         dev_stack, "workflow", "update", "execute", "--workflow-id", workflow_id,
         "--name", "approve", "--input", approve,
@@ -101,7 +116,9 @@ async def test_whole_flow_through_the_temporal_cli(dev_stack: Stack) -> None:
         return workflow_id in out
 
     await poll(listed)
-    revoke = json.dumps({"by": "carol@example.com", "message": "finished"})
+    revoke = await signed_input(
+        dev_stack, "revoke", workflow_id, "carol@example.com", "finished", tmp_path
+    )
     await temporal(
         dev_stack, "workflow", "update", "execute", "--workflow-id", workflow_id,
         "--name", "revoke", "--input", revoke,
@@ -118,7 +135,10 @@ async def jitflow(stack: Stack, *args: str) -> Result:
     return await asyncio.to_thread(CliRunner().invoke, main, list(args), env=env)
 
 
-async def test_jitflow_cli_request_approve_list_revoke(dev_stack: Stack) -> None:
+async def test_jitflow_cli_request_approve_list_revoke(dev_stack: Stack, tmp_path: Path) -> None:
+    def key(email: str) -> str:
+        return str(key_file(tmp_path, email))
+
     started = await jitflow(
         dev_stack, "request", "--flow", "plain", "--target", "admin_prod",
         "--requester", "alice@example.com", "--duration", "1h", "--reason", "incident 7",
@@ -128,11 +148,17 @@ async def test_jitflow_cli_request_approve_list_revoke(dev_stack: Stack) -> None
     handle = dev_stack.client.get_workflow_handle_for(AccessRequestWorkflow.run, workflow_id)
     await wait_for(handle, lambda s: s.ready_for_decision)
 
-    refused = await jitflow(dev_stack, "approve", workflow_id, "--approver", "alice@example.com")
+    refused = await jitflow(
+        dev_stack, "approve", workflow_id, "--approver", "alice@example.com",
+        "--key", key("alice@example.com"),
+    )  # fmt: skip
     assert refused.exit_code == 1
     assert "may not approve their own request" in refused.output
 
-    approved = await jitflow(dev_stack, "approve", workflow_id, "--approver", "dave@example.com")
+    approved = await jitflow(
+        dev_stack, "approve", workflow_id, "--approver", "dave@example.com",
+        "--key", key("dave@example.com"),
+    )  # fmt: skip
     assert approved.exit_code == 0, approved.output
     await wait_for(handle, lambda s: s.status == "escalated")
     assert "alice@example.com" in dev_stack.members(ADMIN_ROLE)
@@ -145,13 +171,19 @@ async def test_jitflow_cli_request_approve_list_revoke(dev_stack: Stack) -> None
         return workflow_id in listed.output
 
     await poll(active)
-    revoked = await jitflow(dev_stack, "revoke", workflow_id, "--by", "alice@example.com")
+    revoked = await jitflow(
+        dev_stack, "revoke", workflow_id, "--by", "alice@example.com",
+        "--key", key("alice@example.com"),
+    )  # fmt: skip
     assert revoked.exit_code == 0, revoked.output
     assert "deescalated" in revoked.output
     assert "alice@example.com" not in dev_stack.members(ADMIN_ROLE)
 
 
-async def test_jitflow_cli_deny_and_cancel(dev_stack: Stack) -> None:
+async def test_jitflow_cli_deny_and_cancel(dev_stack: Stack, tmp_path: Path) -> None:
+    def key(email: str) -> str:
+        return str(key_file(tmp_path, email))
+
     async def request(requester: str) -> str:
         started = await jitflow(
             dev_stack, "request", "--flow", "plain", "--target", "admin_ro",
@@ -163,17 +195,32 @@ async def test_jitflow_cli_deny_and_cancel(dev_stack: Stack) -> None:
 
     denied_id = await request("bob@example.com")
     denied = await jitflow(
-        dev_stack, "deny", denied_id, "--approver", "dave@example.com", "--message", "not today"
-    )
+        dev_stack, "deny", denied_id, "--approver", "dave@example.com", "--message", "not today",
+        "--key", key("dave@example.com"),
+    )  # fmt: skip
     assert denied.exit_code == 0, denied.output
     assert "now denied" in denied.output
-    again = await jitflow(dev_stack, "approve", denied_id, "--approver", "dave@example.com")
+    again = await jitflow(
+        dev_stack, "approve", denied_id, "--approver", "dave@example.com",
+        "--key", key("dave@example.com"),
+    )  # fmt: skip
     assert again.exit_code == 1 and "the request has ended" in again.output
 
     cancelled_id = await request("carol@example.com")
-    not_hers = await jitflow(dev_stack, "cancel", cancelled_id, "--by", "bob@example.com")
+    not_hers = await jitflow(
+        dev_stack,
+        "cancel",
+        cancelled_id,
+        "--by",
+        "bob@example.com",
+        "--key",
+        key("bob@example.com"),
+    )
     assert not_hers.exit_code == 1 and "only the requester" in not_hers.output
-    cancelled = await jitflow(dev_stack, "cancel", cancelled_id, "--by", "carol@example.com")
+    cancelled = await jitflow(
+        dev_stack, "cancel", cancelled_id, "--by", "carol@example.com",
+        "--key", key("carol@example.com"),
+    )  # fmt: skip
     assert cancelled.exit_code == 0, cancelled.output
     assert "now cancelled" in cancelled.output
     shown = await jitflow(dev_stack, "status", cancelled_id)

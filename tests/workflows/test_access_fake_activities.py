@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 import pytest_asyncio
+from access_stack import PEOPLE, TEST_KEYS
 from temporalio import activity
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
@@ -29,6 +30,8 @@ from jitflow.contracts.access import (
 from jitflow.contracts.events import HookCall, HookOutcome, Permissions, PermissionsCall, TargetData
 from jitflow.contracts.identity import ResolvedIdentity, ResolveIdentityInput
 from jitflow.contracts.membership import LeaseGrant, LeaseRelease, LeaseReleased, LeaseRequest
+from jitflow.testing.signing import signing_client
+from jitflow.trust.directory import DIRECTORY
 from workflows.access_request import AccessRequestWorkflow
 
 RESOLVED = ResolvedRequest(
@@ -109,6 +112,7 @@ async def fakes(
 ) -> AsyncIterator[tuple[AccessRequests, FakeActivities]]:
     fake = FakeActivities()
     queue = f"fake-{uuid.uuid4()}"
+    TEST_KEYS.fill(DIRECTORY, PEOPLE)  # no store here: the validators read these keys
     async with Worker(
         time_skipping_env.client,
         task_queue=queue,
@@ -122,7 +126,15 @@ async def fakes(
             fake.release,
         ],
     ):
-        yield AccessRequests(time_skipping_env.client, queue), fake
+        yield (
+            AccessRequests(
+                signing_client(
+                    time_skipping_env.client, TEST_KEYS, time_skipping_env.get_current_time
+                ),
+                queue,
+            ),
+            fake,
+        )
 
 
 async def _pending(requests: AccessRequests) -> tuple[str, RequestHandle]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from access_stack import secret_reader
 from access_stack import test_config as example_test_config
@@ -31,6 +33,19 @@ KEY = MembershipKey(
 )
 
 
+class AdmitAll:
+    """Stands in for the grant authority: these tests count Aptible calls, not trust."""
+
+    async def ticketed(self, request: Any, info: Any) -> Any:
+        raise AssertionError("not used here")
+
+    async def admit(self, key: Any, tickets: Any, now: Any) -> Any:
+        return None
+
+    async def close(self, ids: tuple[str, ...]) -> None:
+        return None
+
+
 @pytest.mark.asyncio(loop_scope="session")
 @pytest.mark.parametrize(("check", "calls"), [(False, 1), (True, 2)])
 async def test_deescalation_costs_one_delete_plus_the_optional_eviction_check(
@@ -44,7 +59,7 @@ async def test_deescalation_costs_one_delete_plus_the_optional_eviction_check(
     async with AptibleClient(emulator.base_url) as aptible:
         bot = BotCredentials(secret_reader(moto_url), config)
         activities = MembershipActivities(
-            aptible, bot, time_skipping_env.client, check_eviction=check
+            aptible, bot, time_skipping_env.client, authority=AdmitAll(), check_eviction=check
         )
         env = ActivityEnvironment()
         added = await env.run(activities.add_aptible_membership, AddMembershipCall(key=KEY))

@@ -1,0 +1,163 @@
+"""The benchmark's options, the smoke run's verdict and the one place decisions are sent.
+
+Pure checks on the code: the benchmark itself runs with ``make bench-smoke`` (CI) or
+``make bench-quick``, not under pytest.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+
+from bench.fixtures import ROLES, USERS
+from bench.report import run_problems
+from bench.run import ALL_PHASES, parse_options
+from bench.stack import REPO
+
+BENCH = REPO / "bench"
+
+
+def test_smoke_runs_every_phase_small_and_writes_a_git_ignored_file() -> None:
+    options = parse_options(["--smoke"])
+    assert options.mode == "smoke"
+    assert options.phases == ALL_PHASES
+    assert options.output == BENCH / "results-smoke.json"
+    assert max(options.grants) <= 10
+    assert options.deadline is not None
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("not a git work tree")
+    ignored = subprocess.run(
+        ["git", "-C", str(REPO), "check-ignore", "-q", str(options.output)], check=False
+    )
+    assert ignored.returncode == 0, f"{options.output} is not git-ignored"
+
+
+def test_modes_and_phases() -> None:
+    full, quick = parse_options([]), parse_options(["--quick"])
+    assert (full.mode, full.grants, full.output.name) == ("full", (100, 1000), "results.json")
+    assert (quick.mode, quick.grants, quick.output.name) == ("quick", (50,), "results-quick.json")
+    assert "decisions" not in full.phases
+    assert parse_options(["--phases", "decisions"]).phases == ("decisions",)
+    with pytest.raises(SystemExit):
+        parse_options(["--phases", "latency,nonsense"])
+    with pytest.raises(SystemExit):
+        parse_options(["--quick", "--smoke"])
+
+
+@pytest.mark.parametrize("mode", [["--smoke"], ["--quick"]])
+def test_the_decisions_phase_has_pairs_no_other_phase_uses(mode: list[str]) -> None:
+    options = parse_options(mode)
+    used = max(options.latency_requests, options.throughput_concurrency, *options.grants)
+    assert used <= ROLES * USERS - 2
+
+
+CLEAN: dict[str, Any] = {
+    "mode": "smoke",
+    "latency": {
+        "memberships_not_seen": 0,
+        "runs_not_completed": 0,
+        "approve_to_escalated_ms": {"p99": 99_000.0},
+    },
+    "floor_latency": {"runs_not_completed": 0},
+    "throughput": {"errors": 0, "first_errors": [], "completed": 3, "per_s": 0.001},
+    "floor_throughput": {"errors": 0, "first_errors": [], "completed": 3, "per_s": 0.001},
+    "revocation": [
+        {
+            "grants": 5,
+            "escalated": 5,
+            "setup_errors": 0,
+            "first_setup_errors": [],
+            "runs_not_completed": 0,
+            "still_present_after_drain": 0,
+            "never_revoked": 5,
+            "lag_ms": {"p99": 50_000.0, "max": 60_000.0},
+            "poll_errors": [],
+        }
+    ],
+    "decisions": {"problems": []},
+}
+
+
+def test_a_slow_but_correct_run_has_no_problems() -> None:
+    """Speed is never judged: huge latencies and lags, grants removed only after the grace."""
+    assert run_problems(CLEAN) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        (("latency", "memberships_not_seen"), 1, "no membership"),
+        (("floor_latency", "runs_not_completed"), 2, "floor latency"),
+        (("throughput", "completed"), 0, "no lifecycle completed"),
+        (("floor_throughput", "errors"), 1, "floor throughput"),
+        (("revocation", 0, "escalated"), 4, "never escalated"),
+        (("revocation", 0, "still_present_after_drain"), 1, "never removed"),
+        (("revocation", 0, "poll_errors"), ["ConnectError()"], "emulator poll failed"),
+        (("decisions", "problems"), ["revoke: ended failed"], "revoke: ended failed"),
+    ],
+)
+def test_errors_are_problems(path: tuple[Any, ...], value: Any, expected: str) -> None:
+    document = copy.deepcopy(CLEAN)
+    node: Any = document
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    problems = run_problems(document)
+    assert len(problems) == 1
+    assert expected in problems[0]
+
+
+def _enclosing_functions(tree: ast.Module) -> dict[ast.AST, str]:
+    """Each node -> the qualified name of the function it is in ("" at module level)."""
+    owners: dict[ast.AST, str] = {}
+
+    def visit(node: ast.AST, owner: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            name = owner
+            if isinstance(child, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                name = f"{owner}.{child.name}" if owner else child.name
+            owners[child] = name
+            visit(child, name)
+
+    visit(tree, "")
+    return owners
+
+
+#: Where the benchmark may send updates: ``send_decision`` for every jitflow decision, and the
+#: floor's own ``approve`` (a ``BenchFloor`` update, not a jitflow decision).
+UPDATE_SENDERS = {"send_decision", "FloorDriver.approve"}
+UPDATE_CALLS = {
+    "execute_update",
+    "start_update",
+    "execute_update_with_start_workflow",
+    "start_update_with_start_workflow",
+}
+DECISION_BODIES = {"Decision", "Revocation", "Cancellation"}
+
+
+def test_every_decision_goes_through_send_decision() -> None:
+    """Decisions will carry a signature: the one function that sends them is the one to adapt."""
+    senders: set[str] = set()
+    for path in sorted(BENCH.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        owners = _enclosing_functions(tree)
+        where = path.relative_to(BENCH.parent)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "jitflow.access_client":
+                pytest.fail(f"{where}: decisions go through bench.measure.send_decision")
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            owner = owners.get(node, "")
+            if name in UPDATE_CALLS:
+                assert owner in UPDATE_SENDERS, f"{where}:{node.lineno}: {name} in {owner!r}"
+                senders.add(owner)
+            if name in DECISION_BODIES:
+                assert owner == "send_decision", f"{where}:{node.lineno}: {name} in {owner!r}"
+    assert "send_decision" in senders
