@@ -10,6 +10,7 @@ or SIGINT, then let running activities finish.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -26,6 +27,7 @@ from temporalio.worker import Worker
 from activities.access import AccessActivities
 from activities.aptible.client import AptibleClient
 from activities.aptible.online_check import online_preflight
+from activities.blocking import Blocking
 from activities.bot_credentials import BotCredentials
 from activities.grant_authority import GrantAuthority
 from activities.identity import IdentityActivities
@@ -35,7 +37,7 @@ from activities.secrets import SecretReader
 from jitflow.config.loader import load_config
 from jitflow.config.models import JitflowConfig
 from jitflow.contracts.identity import UserDiscoveryCall
-from jitflow.contracts.names import DEFAULT_TASK_QUEUE
+from jitflow.contracts.names import DEFAULT_TASK_QUEUE, hooks_task_queue
 from jitflow.identity import IdentityStore
 from jitflow.reducer_runtime import ImplementationCache
 from jitflow.temporal import connect, ensure_search_attributes
@@ -54,8 +56,12 @@ TASK_QUEUE_ENV = "JITFLOW_TASK_QUEUE"
 DEFAULT_CONFIG_PATH = "examples/aptible"
 #: How long running activities may take to finish after SIGTERM.
 GRACEFUL_SHUTDOWN = timedelta(seconds=30)
-#: Threads for the sync activities (reducers, identity store, configuration).
+#: Threads for the main worker's sync activities (configuration).
 ACTIVITY_THREADS = 100
+#: Threads for the grant path's blocking calls (identity store, Secrets Manager).
+IO_THREADS = 32
+#: Threads, and activity slots, for user code (reducers and hooks) on the hooks task queue.
+HOOK_THREADS = 50
 
 
 class WorkerConfigError(RuntimeError):
@@ -107,12 +113,19 @@ def build_worker(
     executor: ThreadPoolExecutor,
     signed_decisions: bool | None = None,
     **worker_options: Any,
-) -> Worker:
-    """One worker serving both workflows and every activity they call on ``task_queue``.
+) -> JitflowWorkers:
+    """The workers of one jitflow process: workflows and the grant path on ``task_queue``,
+    user code (reducers and hooks) on ``<task_queue>-hooks``.
 
-    It also fills this process's ``TrustDirectory`` (the worker's keys and everyone's registered
-    keys), which the update validators read; ``run_worker`` keeps it fresh.
+    Each has its own threads and slots: a hook that never returns can exhaust only the hooks'
+    pool, never the one that adds and removes memberships. ``executor`` runs the main worker's
+    sync activities. It also fills this process's ``TrustDirectory`` (the worker's keys and
+    everyone's registered keys), which the update validators read; ``run_worker`` keeps it fresh.
     """
+    io_pool = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="jitflow-io")
+    user_pool = ThreadPoolExecutor(max_workers=HOOK_THREADS, thread_name_prefix="jitflow-hook")
+    io, user_code = Blocking(io_pool), Blocking(user_pool)
+    secrets.executor = io_pool
     DIRECTORY.signed_decisions = (
         signed_decisions_enabled() if signed_decisions is None else signed_decisions
     )
@@ -131,6 +144,7 @@ def build_worker(
         roles_provider=lambda: dict(store.user_roles()),
         cache=implementations,
         signer=keyring,
+        user_code=user_code,
     )
 
     async def discover(call: UserDiscoveryCall) -> str | None:
@@ -144,7 +158,7 @@ def build_worker(
         return user.id if user else None
 
     identity = IdentityActivities(
-        store, get_identity=reducers.get_identity_for_call, discover_user=discover
+        store, get_identity=reducers.get_identity_for_call, discover_user=discover, blocking=io
     )
     access = AccessActivities(config, implementations)
     authority = GrantAuthority(
@@ -154,6 +168,8 @@ def build_worker(
         directory=DIRECTORY,
         client=client,
         permissions=reducers.runner.permissions,
+        blocking=io,
+        user_code=user_code,
     )
     membership = MembershipActivities(
         aptible,
@@ -161,9 +177,11 @@ def build_worker(
         client,
         task_queue,
         authority=authority,
+        ledger=store,
+        blocking=io,
         check_eviction=eviction_check_enabled(),
     )
-    return Worker(
+    main = Worker(
         client,
         task_queue=task_queue,
         workflows=[AccessRequestWorkflow, RoleMembershipWorkflow],
@@ -171,8 +189,6 @@ def build_worker(
             access.resolve_access_request,
             identity.resolve_identity,
             identity.load_user,
-            reducers.run_hook,
-            reducers.get_permissions,
             membership.add_aptible_membership,
             membership.remove_aptible_membership,
             membership.acquire_lease,
@@ -183,6 +199,39 @@ def build_worker(
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         **worker_options,
     )
+    hooks = Worker(
+        client,
+        task_queue=hooks_task_queue(task_queue),
+        activities=[reducers.run_hook, reducers.get_permissions],
+        activity_executor=user_pool,
+        max_concurrent_activities=HOOK_THREADS,
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        **worker_options,
+    )
+    return JitflowWorkers(main, hooks, [io_pool, user_pool])
+
+
+class JitflowWorkers:
+    """Runs a process's two workers together (``async with``), and stops their pools after."""
+
+    def __init__(self, main: Worker, hooks: Worker, pools: list[ThreadPoolExecutor]) -> None:
+        self.main = main
+        self.hooks = hooks
+        self._pools = pools
+        self._stack = contextlib.AsyncExitStack()
+
+    async def __aenter__(self) -> JitflowWorkers:
+        await self._stack.enter_async_context(self.main)
+        await self._stack.enter_async_context(self.hooks)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            await self._stack.aclose()
+        finally:
+            for pool in self._pools:
+                # A hook stuck forever keeps its thread; do not wait for it on the way out.
+                pool.shutdown(wait=False, cancel_futures=True)
 
 
 async def run_worker(

@@ -24,6 +24,7 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 from activities.access import RequestRefused, resolve_request
+from activities.blocking import Blocking
 from jitflow.config.models import JitflowConfig
 from jitflow.contracts.access import AccessRequestInput, Decision, ResolvedRequest
 from jitflow.contracts.base import normalize_email
@@ -84,7 +85,11 @@ class GrantAuthority:
         directory: TrustDirectory,
         client: Client,
         permissions: Callable[[PermissionsCall], Permissions],
+        blocking: Blocking | None = None,
+        user_code: Blocking | None = None,
     ) -> None:
+        self._blocking = blocking or Blocking()
+        self._user_code = user_code or Blocking()
         self._config = config
         self._store = store
         self._signer = signer
@@ -128,7 +133,7 @@ class GrantAuthority:
             raise refuse(f"the request as started is not valid: {error}") from None
 
     async def _check_key(self, key: MembershipKey, resolved: ResolvedRequest) -> None:
-        user_id = await asyncio.to_thread(
+        user_id = await self._blocking(
             self._store.get_identity, resolved.requester, "aptible", resolved.org_id
         )
         wanted = (resolved.org_id.lower(), resolved.target.role_id.lower(), (user_id or "").lower())
@@ -183,12 +188,12 @@ class GrantAuthority:
         decider = normalize_email(proof.decider)
         if proof.action != "approve" or (proof.workflow_id, proof.run_id) != (holder, run_id):
             raise refuse("the approval's proof is for another action, request or run")
-        record = await asyncio.to_thread(self._store.key_by_fingerprint, proof.key_fingerprint)
+        record = await self._blocking(self._store.key_by_fingerprint, proof.key_fingerprint)
         if record is None or normalize_email(record.email) != decider:
             raise refuse(f"key {proof.key_fingerprint} is not a registered key of {decider}")
         if not parse_public_key(record.public_key).verify(proof.signed_bytes(), proof.signature):
             raise refuse("the approval's signature does not verify")
-        user_id = await asyncio.to_thread(
+        user_id = await self._blocking(
             self._store.get_identity, resolved.requester, "aptible", resolved.org_id
         )
         if (proof.org_id.lower(), proof.role_id.lower(), proof.user_id.lower()) != (
@@ -198,13 +203,15 @@ class GrantAuthority:
         ):
             raise refuse("the approval's proof is for another role or user")
         self._check_accepted_in_time(proof, events)
-        permissions = await asyncio.to_thread(
-            lambda: self._permissions(self._event(resolved, holder, now))
+        event = await self._blocking(self._event, resolved, holder, now)
+        # The flow's own rules, run where user code runs (its own threads), with a time limit.
+        permissions = await asyncio.wait_for(
+            self._user_code(self._permissions, event), timeout=resolved.hook_timeout_seconds
         )
         refusal = decision_refusal(permissions, resolved, decider, "approve")
         if refusal:
             raise refuse(f"{decider} may not approve this request: {refusal}")
-        used = await asyncio.to_thread(
+        used = await self._blocking(
             self._store.consume_proof_nonce, proof.nonce, holder, run_id, "approve"
         )
         if not used:
@@ -314,7 +321,7 @@ class GrantAuthority:
             else:
                 live.append(ticket)
         ids = [ticket_id(t.holder, t.holder_run_id) for t in live]
-        closed = await asyncio.to_thread(self._store.grants_closed, ids) if ids else set()
+        closed = await self._blocking(self._store.grants_closed, ids) if ids else set()
         for ticket, tid in zip(live, ids, strict=True):
             if tid not in closed:
                 return ticket
@@ -325,4 +332,4 @@ class GrantAuthority:
     async def close(self, ids: tuple[str, ...]) -> None:
         """Record grants as ended, before their membership is removed."""
         if ids:
-            await asyncio.to_thread(self._store.close_grants, list(ids))
+            await self._blocking(self._store.close_grants, list(ids))

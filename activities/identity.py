@@ -18,13 +18,13 @@ depends on neither. A worker wires them roughly like this::
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.blocking import Blocking
 from jitflow.contracts.activities import RESOLVE_IDENTITY
 from jitflow.contracts.events import UserData
 from jitflow.contracts.identity import (
@@ -82,7 +82,9 @@ class IdentityActivities:
         *,
         get_identity: GetIdentityReducer | None = None,
         discover_user: DiscoverUser | None = None,
+        blocking: Blocking | None = None,
     ) -> None:
+        self._blocking = blocking or Blocking()
         self._store = store
         self._get_identity = get_identity
         self._discover_user = discover_user
@@ -97,12 +99,12 @@ class IdentityActivities:
             raise _invalid(str(error)) from None
         kind = request.service_type
 
-        stored = await asyncio.to_thread(self._store.get_identity, email, kind, org_id)
+        stored = await self._blocking(self._store.get_identity, email, kind, org_id)
         if stored is not None:
             return self._result(email, kind, org_id, stored, "stored")
 
         if self._get_identity is not None:
-            user = await asyncio.to_thread(self._store.user_data, email)
+            user = await self._blocking(self._store.user_data, email)
             call = IdentityReducerCall(
                 flow=request.flow,
                 event=request.event,
@@ -132,7 +134,7 @@ class IdentityActivities:
         except InvalidValue as error:
             what = "the get_identity reducer" if source == "reducer" else "discovery"
             raise _invalid(f"{what} returned an unusable id for {email}: {error}") from None
-        await asyncio.to_thread(self._store.set_identity, email, kind, org_id, user_id)
+        await self._blocking(self._store.set_identity, email, kind, org_id, user_id)
         logger.info("stored %s identity of %s in %s (from %s)", kind, email, org_id, source)
         return self._result(email, kind, org_id, user_id, source)
 
@@ -152,6 +154,6 @@ class IdentityActivities:
     async def load_user(self, email: str) -> UserData:
         """The user as reducers see it (role, names, identities); a bare ``member`` if unknown."""
         try:
-            return await asyncio.to_thread(self._store.user_data, email)
+            return await self._blocking(self._store.user_data, email)
         except InvalidValue as error:
             raise _invalid(str(error)) from None

@@ -10,12 +10,14 @@ activity retry idempotent.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from temporalio import activity
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy
@@ -24,6 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.aptible.client import AptibleClient
 from activities.aptible.errors import AptibleError
+from activities.blocking import Blocking
 from activities.bot_credentials import BotCredentials
 from jitflow.contracts.activities import (
     ACQUIRE_LEASE,
@@ -38,6 +41,7 @@ from jitflow.contracts.membership import (
     LeaseReleased,
     LeaseRequest,
     MembershipAdded,
+    MembershipRecord,
     MembershipRemoved,
     ReleaseLease,
     RemoveMembershipCall,
@@ -49,7 +53,6 @@ from jitflow.contracts.names import (
     ADD_LEASE_UPDATE,
     DEFAULT_TASK_QUEUE,
     MEMBERSHIP_WORKFLOW_TYPE,
-    POSTING_HEARTBEAT,
     RELEASE_LEASE_UPDATE,
 )
 
@@ -60,6 +63,17 @@ if TYPE_CHECKING:
 
     from jitflow.contracts.membership import Lease, MembershipKey
     from jitflow.contracts.trust import GrantTicket
+
+
+class MembershipLedger(Protocol):
+    """The identity store's record of the memberships jitflow created."""
+
+    def created_membership(self, org_id: str, role_id: str, user_id: str) -> str | None: ...
+    def intend_membership(self, org_id: str, role_id: str, user_id: str) -> None: ...
+    def confirm_membership(
+        self, org_id: str, role_id: str, user_id: str, membership_id: str | None
+    ) -> None: ...
+    def forget_membership(self, org_id: str, role_id: str, user_id: str) -> None: ...
 
 
 class Authority(Protocol):
@@ -99,9 +113,13 @@ class MembershipActivities:
         task_queue: str = DEFAULT_TASK_QUEUE,
         *,
         authority: Authority,
+        ledger: MembershipLedger,
+        blocking: Blocking | None = None,
         check_eviction: bool = True,
     ) -> None:
         self._authority = authority
+        self._ledger = ledger
+        self._blocking = blocking or Blocking()
         self._aptible = aptible
         self._credentials = credentials
         self._client = client
@@ -116,11 +134,16 @@ class MembershipActivities:
         await self._authority.admit(
             key, call.tickets, activity.info().current_attempt_scheduled_time
         )
-        posted = [POSTING_HEARTBEAT in activity.info().heartbeat_details]
+        ledger = (key.org_id, key.role_id, key.user_id)
+        # The ledger, not a guess: a membership found now is jitflow's own exactly when jitflow
+        # recorded, before some earlier POST, that it was about to create it.
+        recorded = await self._blocking(self._ledger.created_membership, *ledger)
+        posted = False
 
-        def before_post() -> None:
-            posted[0] = True
-            activity.heartbeat(POSTING_HEARTBEAT)
+        async def before_post() -> None:
+            nonlocal posted
+            await self._blocking(self._ledger.intend_membership, *ledger)
+            posted = True
 
         try:
             creds = await self._credentials.for_integration(key.integration_key)
@@ -129,18 +152,20 @@ class MembershipActivities:
                 key.role_id,
                 key.user_id,
                 org_id=key.org_id,
-                may_have_posted_before=posted[0],
+                may_have_posted_before=recorded is not None,
                 before_post=before_post,
             )
         except Exception as error:
             failure = as_temporal_failure(error)
-            if posted[0]:
+            if posted or recorded is not None:
                 # Tell the owner that this add may have applied, whatever happens next.
                 retryable = getattr(error, "retryable", True) is not False
                 raise ApplicationError(
                     str(error), type=ADD_FAILED_AFTER_POST, non_retryable=not retryable
                 ) from None
             raise failure from None
+        if not grant.preexisting:
+            await self._blocking(self._ledger.confirm_membership, *ledger, grant.membership_id)
         activity.logger.info(
             "membership of user %s in role %s: %s",
             key.user_id,
@@ -155,6 +180,15 @@ class MembershipActivities:
         key = call.key
         # Ended grants are closed first, so a replayed add with their tickets is refused.
         await self._authority.close(call.closed)
+        ledger = (key.org_id, key.role_id, key.user_id)
+        if call.membership_id is None:
+            # The owner does not know whether an add went through: only what the ledger says
+            # jitflow created (or was about to) is jitflow's to remove; standing access never is.
+            recorded = await self._blocking(self._ledger.created_membership, *ledger)
+            if recorded is None:
+                return MembershipRemoved(
+                    removed=False, already_absent=True, left_organization=False
+                )
         try:
             creds = await self._credentials.for_integration(key.integration_key)
             removal = await self._aptible.remove_membership(
@@ -169,6 +203,7 @@ class MembershipActivities:
             )
         except Exception as error:
             raise as_temporal_failure(error) from None
+        await self._blocking(self._ledger.forget_membership, *ledger)
         if removal.left_organization:
             activity.logger.warning(
                 "removing user %s from role %s removed their last role in organization %s",
@@ -203,7 +238,7 @@ class MembershipActivities:
                 ADD_LEASE_UPDATE,
                 request,
                 start_workflow_operation=start,
-                id=f"lease/{lease.holder}/{until}",
+                id=f"lease/{lease.holder}/{activity.info().workflow_run_id}/{until}",
                 result_type=LeaseGrant,
             )
         except WorkflowUpdateFailedError as error:
@@ -214,23 +249,59 @@ class MembershipActivities:
 
     @activity.defn(name=RELEASE_LEASE.name)
     async def release_lease(self, release: LeaseRelease) -> LeaseReleased:
-        """Release the lease; an owner that no longer runs holds no lease, which is success."""
+        """Release the lease. An owner that completed after its last lease holds nothing; one
+        that was closed any other way (terminated, failed) may have left the membership, so a
+        cleanup owner is started to remove what jitflow created, and awaited."""
         workflow_id = release.key.workflow_id
+        run_id = activity.info().workflow_run_id
         handle = self._client.get_workflow_handle(workflow_id)
         try:
             released: LeaseReleased = await handle.execute_update(
                 RELEASE_LEASE_UPDATE,
-                ReleaseLease(holder=release.holder, reason=release.reason),
-                id=f"release/{release.holder}",
+                ReleaseLease(holder=release.holder, reason=release.reason, holder_run_id=run_id),
+                id=f"release/{release.holder}/{run_id}",
                 result_type=LeaseReleased,
             )
         except RPCError as error:
             if error.status != RPCStatusCode.NOT_FOUND:
                 raise
-            return LeaseReleased(
-                membership_workflow_id=workflow_id,
-                released=False,
-                membership_removed=False,
-                remaining_leases=0,
-            )
+            return await self._after_closed_owner(release.key, workflow_id)
         return released
+
+    async def _after_closed_owner(self, key: MembershipKey, workflow_id: str) -> LeaseReleased:
+        gone = LeaseReleased(
+            membership_workflow_id=workflow_id,
+            released=False,
+            membership_removed=False,
+            remaining_leases=0,
+        )
+        try:
+            description = await self._client.get_workflow_handle(workflow_id).describe()
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                return gone  # no owner ever ran: the lease was never taken
+            raise
+        if description.status == WorkflowExecutionStatus.COMPLETED:
+            return gone  # it ended after its last lease, with the membership removed
+        activity.logger.warning(
+            "membership owner %s was closed (%s) before the lease was released: starting a "
+            "cleanup owner to remove what jitflow created",
+            workflow_id,
+            description.status.name if description.status else "unknown",
+        )
+        cleanup = await self._client.start_workflow(
+            MEMBERSHIP_WORKFLOW_TYPE,
+            RoleMembershipInput(
+                key=key,
+                membership=MembershipRecord(
+                    membership_id=None, preexisting=False, created_at=datetime.now(UTC)
+                ),
+            ),
+            id=workflow_id,
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            result_type=RoleMembershipState,
+            static_summary=f"Cleanup: user {key.user_id} in role {key.role_id}",
+        )
+        await cleanup.result()
+        return gone.model_copy(update={"membership_removed": True, "cleanup": True})

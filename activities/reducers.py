@@ -15,7 +15,6 @@ configuration error.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
@@ -23,6 +22,7 @@ from typing import Protocol, TypeVar
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.blocking import Blocking
 from jitflow.config.models import JitflowConfig
 from jitflow.contracts.activities import GET_PERMISSIONS, RUN_HOOK
 from jitflow.contracts.events import (
@@ -34,6 +34,7 @@ from jitflow.contracts.events import (
     UserData,
 )
 from jitflow.contracts.trust import HookApproval
+from jitflow.integrations import IntegrationServices
 from jitflow.reducer_runtime import (
     ImplementationCache,
     ImplementationError,
@@ -47,6 +48,7 @@ from jitflow.reducer_runtime import (
 __all__ = [
     "REDUCER_CONFIGURATION_ERROR",
     "REDUCER_ERROR",
+    "IntegrationServices",
     "ReducerActivities",
     "check_implementations",
     "hook_options",
@@ -97,9 +99,11 @@ class ReducerActivities:
         cache: ImplementationCache | None = None,
         *,
         signer: Signer | None = None,
+        user_code: Blocking | None = None,
     ) -> None:
         self.runner = ReducerRunner(config, roles_provider, cache)
         self._signer = signer
+        self._user_code = user_code or Blocking()
 
     @activity.defn(name=RUN_HOOK.name)
     def run_hook(self, call: HookCall) -> HookOutcome:
@@ -157,7 +161,7 @@ class ReducerActivities:
         if call.flow is None or call.event is None:
             return None
         flow, event = call.flow, call.event
-        return await asyncio.to_thread(
+        return await self._user_code(
             self.get_identity, flow, event, call.service_type, call.external_id, call.user
         )
 

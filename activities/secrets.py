@@ -21,6 +21,7 @@ import os
 import re
 import threading
 import time
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -103,7 +104,10 @@ class SecretReader:
         max_attempts: int = 3,
         connect_timeout_seconds: float = 5.0,
         read_timeout_seconds: float = 10.0,
+        executor: Executor | None = None,
     ) -> None:
+        self.executor = executor
+        """Where the blocking AWS calls run (the worker sets its I/O pool; None: asyncio's)."""
         if not ttl_seconds >= 0:
             raise ValueError(f"ttl_seconds must be zero or more, got {ttl_seconds!r}")
         if max_attempts < 1:
@@ -140,7 +144,16 @@ class SecretReader:
 
         Raises a ``SecretError`` subclass; its ``retryable`` says whether trying again may help.
         """
-        secret_string = await asyncio.to_thread(self._secret_string, ref.path)
+        loop = asyncio.get_running_loop()
+        secret_string = await loop.run_in_executor(self.executor, self._secret_string, ref.path)
+        if ref.json_key is None:
+            return secret_string
+        return _value_under_key(secret_string, ref.path, ref.json_key)
+
+    def read_now(self, ref: SecretRef) -> str:
+        """``read`` on the calling thread, for synchronous callers that already run on a worker
+        thread (reducers calling integrations). Same cache, same errors."""
+        secret_string = self._secret_string(ref.path)
         if ref.json_key is None:
             return secret_string
         return _value_under_key(secret_string, ref.path, ref.json_key)

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from jitflow.contracts.membership import LeaseRelease, LeaseRequest, MembershipKey
     from jitflow.contracts.names import ACCESS_WORKFLOW_TYPE
     from jitflow.contracts.trust import DecisionProof, HookApproval
+    from jitflow.trust.checks import MAX_GRANT_SECONDS
     from jitflow.trust.directory import DIRECTORY
     from workflows import permissions as rules
     from workflows import request_activities as calls
@@ -60,6 +61,7 @@ class AccessRequestWorkflow:
         self._expiring = False
         self._nonces: set[str] = set()  # proofs already used on this run
         self._approval: tuple[DecisionProof | None, HookApproval | None] = (None, None)
+        self._after_escalate: asyncio.Future[HookOutcome] | None = None
 
     # --- the run -----------------------------------------------------------------------------
 
@@ -154,6 +156,11 @@ class AccessRequestWorkflow:
                 raise
             self._state.hook_errors.append(str(failure))
             return HookOutcome(called=True)
+        if outcome.duration is not None and not 0 < outcome.duration <= MAX_GRANT_SECONDS:
+            raise steps.StepFailed(
+                f"{hook} returned duration={outcome.duration}: a grant lasts 1 to "
+                f"{MAX_GRANT_SECONDS} seconds"
+            )
         if kind.records_message and outcome.message:
             self._events.record(hook, None, outcome.message)  # what the hook said, for the audit
         return outcome
@@ -167,6 +174,10 @@ class AccessRequestWorkflow:
             posted = await self._mailbox.take(left, "request expires")
             if posted is None:
                 self._expiring = True  # decisions are refused from here on
+                if self._mailbox.busy:
+                    # A decision accepted in the same moment the request expired: expiry wins,
+                    # and the decider is told so instead of never hearing back.
+                    self._mailbox.refuse("expired", "the request expired before this decision")
                 await self._hook("on_request_expire", resolved.requester)
                 self._events.record(
                     "request_expire", None, "no decision before the request timeout"
@@ -221,15 +232,18 @@ class AccessRequestWorkflow:
         self._lease_requested = True
         self._view.show(state, self._duration, "granting access")
         proof, hook_approval = self._approval
-        grant = await calls.acquire(
-            resolved,
-            LeaseRequest(
-                key=self._membership_key(), lease=lease, proof=proof, hook_approval=hook_approval
-            ),
+        request = LeaseRequest(
+            key=self._membership_key(), lease=lease, proof=proof, hook_approval=hook_approval
         )
+        # A cancel while the lease is being taken waits for it: releasing first would leave a
+        # lease that lands afterwards holding the membership to its end.
+        grant = await steps.shielded(lambda: calls.acquire(resolved, request), then_cancel=True)
         self._events.escalated(grant, resolved.target.role_id, workflow.now())
         self._set_status("escalated")
-        await self._hook("after_escalate", state.approver or resolved.requester)
+        # Not awaited here: a revoke must never wait for user code. It runs beside the hold.
+        self._after_escalate = asyncio.ensure_future(
+            self._hook("after_escalate", state.approver or resolved.requester)
+        )
 
     async def _hold(self) -> None:
         """Wait until the grant ends, or a ``revoke`` update arrives."""
@@ -246,31 +260,34 @@ class AccessRequestWorkflow:
             )
 
     async def _deescalate(self) -> None:
-        """Release the lease (retried without limit), then ``after_deescalate``."""
+        """Release the lease (retried without limit); then, access gone, the hooks."""
         state = self._state
         self._view.show(state, self._duration, "removing access")
-        if state.escalated_at is not None:
-            # Before the removal, as in Sym; it cannot stop it, and a failure is only noted.
-            who = self._revocation.by if self._revocation else self._resolved().requester
-            await self._hook("on_deescalate", who)
-        await calls.release(
+        released = await calls.release(
             LeaseRelease(
                 key=self._membership_key(),
                 holder=state.workflow_id,
                 reason="revoked" if self._revocation else "ended",
             )
         )
-        self._released = True
-        if state.escalated_at is None:
-            return
-        state.deescalated_at = workflow.now()
         revoker = self._revocation.by if self._revocation else None
-        message = self._revocation.message if self._revocation else "the grant's duration ended"
-        self._events.record("deescalate", revoker, message)
-        if state.status != "failed":
-            self._set_status("deescalated")
-        assert state.resolved is not None
-        await self._hook("after_deescalate", revoker or state.resolved.requester)
+        if state.escalated_at is not None:
+            state.deescalated_at = workflow.now()
+            note = self._revocation.message if self._revocation else "the grant's duration ended"
+            if released.cleanup:
+                note = f"{note}; its owner had been closed, so a cleanup owner removed it"
+            self._events.record("deescalate", revoker, note)
+            if state.status != "failed":
+                self._set_status("deescalated")
+        self._released = True
+        # User code runs after the removal, never before it: Sym calls on_deescalate first, but
+        # a hook must not be able to delay taking access away. Failures are only noted.
+        if self._after_escalate is not None:
+            await self._after_escalate
+        if state.escalated_at is not None:
+            requester = self._resolved().requester
+            await self._hook("on_deescalate", revoker or requester)
+            await self._hook("after_deescalate", revoker or requester)
 
     # --- updates and query -------------------------------------------------------------------
 

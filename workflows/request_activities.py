@@ -95,6 +95,7 @@ async def permissions(resolved: ResolvedRequest, event: EventData) -> Permission
         summary="Who may approve (get_permissions)",
         start_to_close=timedelta(seconds=resolved.hook_timeout_seconds),
         retry=steps.hook_retry(resolved.hook_max_attempts),
+        task_queue=steps.user_code_queue(),
     )
 
 
@@ -130,6 +131,7 @@ async def run_hook(resolved: ResolvedRequest, call: HookCall) -> HookOutcome:
             summary=f"{call.hook} hook",
             start_to_close=timedelta(seconds=resolved.hook_timeout_seconds),
             retry=steps.hook_retry(resolved.hook_max_attempts),
+            task_queue=steps.user_code_queue(),
         )
     except ActivityError as error:
         raise steps.StepFailed(f"{call.hook}: {steps.step_failure(error)}") from None

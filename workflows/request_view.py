@@ -28,6 +28,26 @@ _KEYWORD_KEYS: dict[str, SearchAttributeKey[str]] = {
 }
 
 
+_MARKDOWN = str.maketrans({c: f"\\{c}" for c in "\\`*_{}[]()<>#+-.!|~"})
+#: Longest text from a request shown in one place (a search attribute, a line of details).
+MAX_SHOWN = 200
+
+
+def text(value: object) -> str:
+    """A value from a request as plain text in Markdown: one line, bounded, every character
+    that Markdown would act on escaped, so that no input becomes a link, an image or a heading."""
+    line = " ".join(str(value).split())
+    if len(line) > MAX_SHOWN:
+        line = line[: MAX_SHOWN - 1] + "…"
+    return line.translate(_MARKDOWN)
+
+
+def bounded(value: str) -> str:
+    """A search attribute value: one line, at most ``MAX_SHOWN`` characters."""
+    line = " ".join(value.split())
+    return line if len(line) <= MAX_SHOWN else line[: MAX_SHOWN - 1] + "…"
+
+
 def duration_text(seconds: int) -> str:
     """``3600`` -> ``"1h"``: the largest unit that divides the duration."""
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
@@ -61,20 +81,22 @@ def details(state: AccessState, duration: int, doing: str) -> str:
     """The Markdown the Web UI shows as the workflow's current details."""
     resolved = state.resolved
     if resolved is None:
-        return f"**{state.input.requester}** requests `{state.input.target}`: {doing}"
+        return (
+            f"**{text(state.input.requester)}** requests {text(state.input.target)}: {text(doing)}"
+        )
     lines = [
-        f"**{resolved.requester}** requests **{target_text(resolved)}** "
-        f"({resolved.flow_label or resolved.flow_name}) for {duration_text(duration)}",
-        f"Status: **{state.status}**, {doing}",
+        f"**{text(resolved.requester)}** requests **{text(target_text(resolved))}** "
+        f"({text(resolved.flow_label or resolved.flow_name)}) for {duration_text(duration)}",
+        f"Status: **{state.status}**, {text(doing)}",
     ]
     if state.permissions is not None and state.status == "pending":
-        lines.append(f"Approvers: {describe_approvers(state.permissions)}")
+        lines.append(f"Approvers: {text(describe_approvers(state.permissions))}")
     if state.approver:
-        lines.append(f"Decided by {state.approver}")
+        lines.append(f"Decided by {text(state.approver)}")
     if state.expires_at:
         lines.append(f"Access ends at {state.expires_at.isoformat(timespec='seconds')}")
     if state.error:
-        lines.append(f"Error: {state.error}")
+        lines.append(f"Error: {text(state.error)}")
     return "\n\n".join(lines)
 
 
@@ -101,7 +123,7 @@ class RequestView:
                 assert isinstance(value, datetime)
                 updates.append(search_keys.JIT_EXPIRES_AT.value_set(value))
             else:
-                updates.append(_KEYWORD_KEYS[name].value_set(str(value)))
+                updates.append(_KEYWORD_KEYS[name].value_set(bounded(str(value))))
         if updates:
             workflow.upsert_search_attributes(updates)
             self._published.update(changed)

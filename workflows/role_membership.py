@@ -16,7 +16,6 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
-from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 with workflow.unsafe.imports_passed_through():
     from jitflow.contracts import activities as contract
@@ -35,9 +34,7 @@ with workflow.unsafe.imports_passed_through():
         RoleMembershipState,
     )
     from jitflow.contracts.names import (
-        ADD_FAILED_AFTER_POST,
         MEMBERSHIP_WORKFLOW_TYPE,
-        POSTING_HEARTBEAT,
     )
     from jitflow.contracts.trust import ticket_id
     from jitflow.trust.checks import lease_refusal
@@ -48,20 +45,12 @@ with workflow.unsafe.imports_passed_through():
 HISTORY_LIMIT = 2000
 #: Audit entries carried across continue-as-new (the full trail is in the earlier runs).
 AUDIT_CARRIED = 50
+#: Released tickets remembered across continue-as-new (a late lease arrives within minutes).
+TOMBSTONES_CARRIED = 200
 
 #: Backoff between attempts of a removal that failed for good (then retried all the same).
 REMOVAL_RETRY_FIRST = timedelta(seconds=5)
 REMOVAL_RETRY_MAX = timedelta(minutes=30)
-
-
-def _may_have_posted(error: ActivityError) -> bool:
-    """Whether a failed add had already sent its POST (so a membership may exist)."""
-    cause = error.cause
-    if isinstance(cause, ApplicationError) and cause.type == ADD_FAILED_AFTER_POST:
-        return True
-    if isinstance(cause, ActivityTimeout):
-        return POSTING_HEARTBEAT in tuple(cause.last_heartbeat_details or ())
-    return False
 
 
 @workflow.defn(name=MEMBERSHIP_WORKFLOW_TYPE)
@@ -79,6 +68,9 @@ class RoleMembershipWorkflow:
         self._removals = 0
         self._rejections: dict[str, str] = {}
         self._closed: list[str] = list(start.closed)  # tickets of ended leases, until removal
+        # Tickets whose lease was released: a lease that arrives after its release (a request
+        # cancelled while its acquire was in flight) is refused, never held.
+        self._tombstones: list[str] = list(start.released)
         self._refused_start = bool(start.leases) and workflow.info().continued_run_id is None
         if self._refused_start:
             # Only a continue-as-new of an owner carries leases in its input; any other start
@@ -107,6 +99,7 @@ class RoleMembershipWorkflow:
                             membership=self._membership,
                             audit=tuple(self._audit[-AUDIT_CARRIED:]),
                             closed=tuple(self._closed),
+                            released=tuple(self._tombstones[-TOMBSTONES_CARRIED:]),
                         )
                     )
                 continue
@@ -172,13 +165,13 @@ class RoleMembershipWorkflow:
                 self._rejections[holder] = message
                 self._drop(holder)
             self._note("membership_add_failed", None, message)
-            if _may_have_posted(error):
-                # The POST may have gone through before the failure: treat the membership as
-                # ours, so the (idempotent) removal makes sure nothing is left behind.
-                self._membership = MembershipRecord(
-                    membership_id=None, preexisting=False, created_at=workflow.now()
-                )
-                self._note("membership_uncertain", None, "the add may have applied; removing")
+            # A POST may have gone through before the failure (the activity timed out, or the
+            # worker died): remove whatever the ledger says jitflow created; standing access is
+            # never in the ledger, so it is never touched.
+            self._membership = MembershipRecord(
+                membership_id=None, preexisting=False, created_at=workflow.now()
+            )
+            self._note("membership_uncertain", None, "removing what jitflow may have created")
             return
         self._membership = MembershipRecord(
             membership_id=added.membership_id,
@@ -279,12 +272,25 @@ class RoleMembershipWorkflow:
         if request.key.workflow_id != self._key.workflow_id:
             raise ValueError(f"lease for {request.key.workflow_id} sent to {self._key.workflow_id}")
         refusal = lease_refusal(request.lease, self._key, workflow.now(), DIRECTORY)
+        ticket = request.lease.ticket
+        if (
+            refusal is None
+            and ticket
+            and ticket_id(ticket.holder, ticket.holder_run_id) in (self._tombstones)
+        ):
+            refusal = f"the lease of {ticket.holder} was already released"
         if refusal:
             raise ValueError(refusal)
 
     @workflow.update
     async def release_lease(self, release: ReleaseLease) -> LeaseReleased:
         holder = release.holder
+        lease = self._leases.get(holder)
+        run_id = release.holder_run_id or (
+            lease.ticket.holder_run_id if lease and lease.ticket else None
+        )
+        if run_id is not None:
+            self._tombstones.append(ticket_id(holder, run_id))
         held = self._drop(holder)
         self._note("lease_released" if held else "release_of_unknown_lease", holder, None)
         removals = self._removals

@@ -20,6 +20,7 @@ from temporalio.exceptions import ActivityError, is_cancelled_exception
 with workflow.unsafe.imports_passed_through():
     from jitflow.contracts.activities import ActivityContract
     from jitflow.contracts.failures import failure_message
+    from jitflow.contracts.names import hooks_task_queue
 
 InputT = TypeVar("InputT")
 OutputT = TypeVar("OutputT")
@@ -37,6 +38,11 @@ class StepFailed(Exception):
     """A step failed for good; the message is the innermost application message."""
 
 
+def user_code_queue() -> str:
+    """Where this workflow's reducers and hooks run: the hooks task queue of its own queue."""
+    return hooks_task_queue(workflow.info().task_queue)
+
+
 def hook_retry(max_attempts: int) -> RetryPolicy:
     """The retry policy of a reducer or hook call, from the flow's ``hook_max_attempts``."""
     return RetryPolicy(maximum_attempts=max_attempts, maximum_interval=timedelta(seconds=10))
@@ -50,11 +56,13 @@ async def call(
     start_to_close: timedelta,
     retry: RetryPolicy,
     schedule_to_close: timedelta | None = None,
+    task_queue: str | None = None,
 ) -> OutputT:
     """Run the activity ``contract`` names; failures propagate as Temporal raised them."""
     result: OutputT = await workflow.execute_activity(
         contract.name,
         arg,
+        task_queue=task_queue,
         result_type=contract.output,
         start_to_close_timeout=start_to_close,
         schedule_to_close_timeout=schedule_to_close,
@@ -79,6 +87,7 @@ async def run_step(
     start_to_close: timedelta,
     retry: RetryPolicy,
     schedule_to_close: timedelta | None = None,
+    task_queue: str | None = None,
 ) -> OutputT:
     """``call``, with a failure raised as ``StepFailed`` (and a cancel as a cancel)."""
     try:
@@ -89,22 +98,32 @@ async def run_step(
             start_to_close=start_to_close,
             retry=retry,
             schedule_to_close=schedule_to_close,
+            task_queue=task_queue,
         )
     except ActivityError as error:
         raise step_failure(error) from None
 
 
-async def shielded(work: Callable[[], Coroutine[Any, Any, ResultT]]) -> ResultT:
-    """Run ``work()`` to its end even if the workflow is cancelled meanwhile."""
+async def shielded(
+    work: Callable[[], Coroutine[Any, Any, ResultT]], *, then_cancel: bool = False
+) -> ResultT:
+    """Run ``work()`` to its end even if the workflow is cancelled meanwhile; with
+    ``then_cancel``, a cancel that arrived meanwhile is raised once the work is done."""
     coroutine = work()
     try:
         task = asyncio.ensure_future(coroutine)
     except BaseException:
         coroutine.close()  # the workflow is being evicted from the worker's cache
         raise
+    cancelled = False
     while True:
         try:
-            return await asyncio.shield(task)
+            result = await asyncio.shield(task)
         except asyncio.CancelledError:
-            if task.done():
-                return task.result()
+            cancelled = True
+            if not task.done():
+                continue
+            result = task.result()
+        if cancelled and then_cancel:
+            raise asyncio.CancelledError
+        return result

@@ -10,7 +10,7 @@ for the activity's retry policy.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -268,7 +268,7 @@ class AptibleClient:
         org_id: str | None = None,
         user_email: str | None = None,
         may_have_posted_before: bool = False,
-        before_post: Callable[[], None] | None = None,
+        before_post: Callable[[], Awaitable[None]] | None = None,
     ) -> MembershipGrant:
         """Make sure ``user_id`` holds ``role_id``: escalation.
 
@@ -277,9 +277,9 @@ class AptibleClient:
         dropped connection, 5xx, 422), lists again and takes an existing membership as success;
         otherwise the error is raised (retryable or not) and never re-POSTed here.
 
-        ``org_id`` and ``user_email`` only enrich messages. ``before_post`` is called just before
-        the POST (an activity heartbeats there); ``may_have_posted_before`` says a previous attempt
-        of the same escalation reached that point, so a membership found now is jitflow's own, not
+        ``org_id`` and ``user_email`` only enrich messages. ``before_post`` is awaited just before
+        the POST (the activity records its intent in the ledger there); ``may_have_posted_before``
+        says the ledger holds this membership, so a membership found now is jitflow's own, not
         pre-existing.
         """
         role = normalize_id(role_id, "role id")
@@ -301,7 +301,7 @@ class AptibleClient:
             )
             return MembershipGrant(role, user, existing.id, standing, tally.calls)
         if before_post is not None:
-            before_post()
+            await before_post()
         try:
             response = await self._call(
                 credentials,

@@ -36,6 +36,16 @@ _INPUT_TYPES: tuple[tuple[str, tuple[type, ...], str], ...] = (
     ("fields", (dict,), "an object of prompt field values"),
 )
 
+#: The longest text each input key may hold: search attributes and the Web UI carry them, and a
+#: value of kilobytes would fail the workflow's task instead of the run.
+_MAX_LENGTH: dict[str, int] = {
+    "flow": 200,
+    "target": 200,
+    "requester": 320,
+    "duration": 64,
+    "reason": 4000,
+}
+
 
 class AccessRequestInput(BaseModel):
     """The one JSON object that starts an ``AccessRequest``.
@@ -53,9 +63,11 @@ class AccessRequestInput(BaseModel):
     duration: int | str | None = None
     reason: str | None = None
     fields: dict[str, Any] = Field(default_factory=dict)
-    invalid_values: dict[str, str] = Field(default_factory=dict)
-    """Keys whose values had the wrong type (``"requester": 42``), set aside at decoding so the
-    run can fail with a message instead of its workflow task failing forever."""
+    invalid_values: dict[str, str] = Field(default_factory=dict, exclude_if=lambda v: not v)
+    """Keys whose values were unusable (``"requester": 42``, kilobytes of text), set aside at
+    decoding so the run fails with a message instead of its workflow task failing forever.
+    Sent on to the resolve activity only when not empty (so the input the Web UI shows is the
+    caller's); anything else a caller puts under this key is itself an invalid value."""
 
     @model_validator(mode="before")
     @classmethod
@@ -64,9 +76,20 @@ class AccessRequestInput(BaseModel):
             return {"invalid_values": {"input": f"{data!r:.100}: expected a JSON object"}}
         data = dict(data)
         invalid: dict[str, str] = {}
+        given = data.pop("invalid_values", {})
+        if isinstance(given, dict) and all(
+            isinstance(k, str) and isinstance(v, str) and len(v) <= 200 for k, v in given.items()
+        ):
+            invalid.update(dict(list(given.items())[:20]))  # set aside by an earlier decoding
+        else:
+            invalid["invalid_values"] = f"{given!r:.100}: not an input key"
         for key, expected, wanted in _INPUT_TYPES:
             if key in data and (not isinstance(data[key], expected) or isinstance(data[key], bool)):
                 invalid[key] = f"{data.pop(key)!r:.100}: expected {wanted}"
+            elif isinstance(data.get(key), str) and len(data[key]) > _MAX_LENGTH[key]:
+                invalid[key] = (
+                    f"{data.pop(key)[:40]!r}...: longer than {_MAX_LENGTH[key]} characters"
+                )
         if invalid:
             data["invalid_values"] = invalid
         return data

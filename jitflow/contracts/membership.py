@@ -89,6 +89,9 @@ class LeaseReleased(Contract):
     """False when the owner held no such lease (already released, or ended on its timer)."""
     membership_removed: bool
     remaining_leases: int
+    cleanup: bool = False
+    """True when the owner had been closed without removing: a cleanup owner removed what
+    jitflow created."""
 
 
 class MembershipRecord(Contract):
@@ -109,6 +112,8 @@ class RoleMembershipInput(Contract):
     """The last entries of the audit trail, carried across continue-as-new."""
     closed: tuple[str, ...] = ()
     """Ticket ids of leases that ended since the last removal, carried across continue-as-new."""
+    released: tuple[str, ...] = ()
+    """Ticket ids of released leases: a lease arriving after its release is refused."""
 
 
 class RoleMembershipState(Contract):
@@ -157,6 +162,8 @@ class ReleaseLease(Contract):
 
     holder: str
     reason: str = "released"
+    holder_run_id: str | None = None
+    """The run of the holder: its late lease, if any, is refused from now on."""
 
     @model_validator(mode="before")
     @classmethod

@@ -11,6 +11,13 @@ DEFAULT_TASK_QUEUE = "jitflow"
 ACCESS_WORKFLOW_TYPE = "AccessRequest"
 MEMBERSHIP_WORKFLOW_TYPE = "RoleMembership"
 
+
+def hooks_task_queue(task_queue: str) -> str:
+    """The task queue of user code (reducers and hooks) for workflows on ``task_queue``: its
+    own worker, threads and slots, so that user code never starves the grant path."""
+    return f"{task_queue}-hooks"
+
+
 #: ``AccessRequest``'s updates and query.
 APPROVE_UPDATE = "approve"
 DENY_UPDATE = "deny"

@@ -88,3 +88,18 @@ closed_grants = Table(
     Column("closed_at", DateTime(timezone=True), nullable=False),
 )
 """Grants that ended (``<request workflow id>/<run id>``): their tickets never add again."""
+
+created_memberships = Table(
+    "created_memberships",
+    metadata,
+    Column("org_id", String(64), primary_key=True),
+    Column("role_id", String(64), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    Column("membership_id", String(64), nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("state IN ('intended', 'created')", name="ck_created_memberships_state"),
+)
+"""Memberships jitflow created, or was about to create (``intended``: written before the POST),
+so that one found later is known to be jitflow's and not standing access. A row goes when the
+membership is removed."""

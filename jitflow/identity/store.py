@@ -25,7 +25,14 @@ from jitflow.identity.csv_format import ServiceKey, parse_users_csv, render_user
 from jitflow.identity.database import create_store_engine, database_url_from_env, safe_url
 from jitflow.identity.errors import DatabaseUnavailable, InvalidValue, UserExists, UserNotFound
 from jitflow.identity.models import CsvApplyReport, Identity, KeyRecord, User
-from jitflow.identity.schema import closed_grants, identities, used_proofs, user_keys, users
+from jitflow.identity.schema import (
+    closed_grants,
+    created_memberships,
+    identities,
+    used_proofs,
+    user_keys,
+    users,
+)
 from jitflow.identity.validation import (
     DEFAULT_ROLE,
     checked_email,
@@ -102,6 +109,23 @@ _MAX_NONCE = 128
 _MAX_WORKFLOW_ID = 1000
 _MAX_RUN_ID = 128
 _MAX_ACTION = 32
+
+
+def _membership_key(org_id: str, role_id: str, user_id: str) -> tuple[str, str, str]:
+    """A membership's ledger key: the three Aptible UUIDs, lower case."""
+    return (
+        _bounded(org_id.lower(), "organization id", 64),
+        _bounded(role_id.lower(), "role id", 64),
+        _bounded(user_id.lower(), "user id", 64),
+    )
+
+
+def _membership_where(key: tuple[str, str, str]) -> tuple[Any, ...]:
+    return (
+        created_memberships.c.org_id == key[0],
+        created_memberships.c.role_id == key[1],
+        created_memberships.c.user_id == key[2],
+    )
 
 
 def _bounded(value: str, what: str, limit: int) -> str:
@@ -552,6 +576,63 @@ class IdentityStore:
                 select(closed_grants.c.ticket_id).where(closed_grants.c.ticket_id.in_(ticket_ids))
             ).scalars()
             return set(found)
+
+    # Memberships jitflow created ---------------------------------------------------------
+
+    def intend_membership(self, org_id: str, role_id: str, user_id: str) -> None:
+        """Record, before the POST, that jitflow is about to create this membership."""
+        self._set_membership(org_id, role_id, user_id, None, "intended")
+
+    def confirm_membership(
+        self, org_id: str, role_id: str, user_id: str, membership_id: str | None
+    ) -> None:
+        """Record that jitflow created this membership (its Aptible id when known)."""
+        self._set_membership(org_id, role_id, user_id, membership_id, "created")
+
+    def created_membership(self, org_id: str, role_id: str, user_id: str) -> str | None:
+        """``"intended"`` or ``"created"`` when the ledger holds the membership, else None."""
+        key = _membership_key(org_id, role_id, user_id)
+        with self._transaction() as connection:
+            state: str | None = connection.execute(
+                select(created_memberships.c.state).where(*_membership_where(key))
+            ).scalar_one_or_none()
+        return state
+
+    def forget_membership(self, org_id: str, role_id: str, user_id: str) -> None:
+        """The membership is gone: drop it from the ledger."""
+        key = _membership_key(org_id, role_id, user_id)
+        with self._transaction() as connection:
+            connection.execute(delete(created_memberships).where(*_membership_where(key)))
+
+    def created_memberships(self, org_id: str, role_id: str) -> dict[str, str]:
+        """``user_id -> state`` of every ledger row of one role (for the reconciler)."""
+        with self._transaction() as connection:
+            rows = connection.execute(
+                select(created_memberships.c.user_id, created_memberships.c.state).where(
+                    created_memberships.c.org_id == org_id.lower(),
+                    created_memberships.c.role_id == role_id.lower(),
+                )
+            ).all()
+        return {row.user_id: row.state for row in rows}
+
+    def _set_membership(
+        self, org_id: str, role_id: str, user_id: str, membership_id: str | None, state: str
+    ) -> None:
+        key = _membership_key(org_id, role_id, user_id)
+        values = {"membership_id": membership_id, "state": state, "updated_at": _now()}
+        with self._transaction() as connection:
+            connection.execute(
+                self._insert(created_memberships)
+                .values(org_id=key[0], role_id=key[1], user_id=key[2], **values)
+                .on_conflict_do_update(
+                    index_elements=[
+                        created_memberships.c.org_id,
+                        created_memberships.c.role_id,
+                        created_memberships.c.user_id,
+                    ],
+                    set_=values,
+                )
+            )
 
     # CSV -----------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 #: The longest grant jitflow will hold a membership for (a bound that also keeps date arithmetic
 #: far from overflow).
 MAX_GRANT = timedelta(days=366)
+MAX_GRANT_SECONDS = int(MAX_GRANT.total_seconds())
 
 
 def aware(moment: datetime | None) -> bool:

@@ -1,7 +1,7 @@
 """People's signing keys and used proof nonces in the identity store, on SQLite and PostgreSQL.
 
 Also the upgrade a deployment goes through: a database an earlier jitflow (schema 0001) left,
-with its users and identities, migrated to 0002 on open.
+with its users and identities, migrated to the head revision on open.
 """
 
 from __future__ import annotations
@@ -169,7 +169,8 @@ def test_a_0001_database_is_upgraded_with_its_data(database_url: str) -> None:
             )
 
         store = IdentityStore(engine)
-        assert current_revision(engine) == head_revision() == "0002"
+        assert current_revision(engine) == head_revision()
+        assert head_revision() >= "0002"
         assert store.role_of("alice@example.com") == "admin"
         assert store.get_identity("alice@example.com", "aptible", ORG) == ALICE_ID
         record = store.add_key("alice@example.com", new_key_line())

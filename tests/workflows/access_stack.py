@@ -19,7 +19,6 @@ from typing import Any
 
 import boto3
 from temporalio.client import Client, WorkflowHandle
-from temporalio.worker import Worker
 
 from activities.aptible.client import AptibleClient
 from activities.secrets import SecretReader
@@ -208,7 +207,7 @@ async def running_worker(
         aptible = await stack.enter_async_context(AptibleClient(emulator.base_url))
         secrets = secret_reader(moto_url)
         keyring = WorkerKeyring.load_or_create(secrets.boto_client(), WORKER_KEY_SECRET)
-        worker: Worker = build_worker(
+        worker = build_worker(
             client,
             config,
             store=store,

@@ -30,6 +30,7 @@ from jitflow.contracts.access import (
 from jitflow.contracts.events import HookCall, HookOutcome, Permissions, PermissionsCall, TargetData
 from jitflow.contracts.identity import ResolvedIdentity, ResolveIdentityInput
 from jitflow.contracts.membership import LeaseGrant, LeaseRelease, LeaseReleased, LeaseRequest
+from jitflow.contracts.names import hooks_task_queue
 from jitflow.testing.signing import signing_client
 from jitflow.trust.directory import DIRECTORY
 from workflows.access_request import AccessRequestWorkflow
@@ -113,18 +114,18 @@ async def fakes(
     fake = FakeActivities()
     queue = f"fake-{uuid.uuid4()}"
     TEST_KEYS.fill(DIRECTORY, PEOPLE)  # no store here: the validators read these keys
-    async with Worker(
-        time_skipping_env.client,
-        task_queue=queue,
-        workflows=[AccessRequestWorkflow],
-        activities=[
-            fake.resolve,
-            fake.identity,
-            fake.permissions,
-            fake.hook,
-            fake.acquire,
-            fake.release,
-        ],
+    async with (
+        Worker(
+            time_skipping_env.client,
+            task_queue=queue,
+            workflows=[AccessRequestWorkflow],
+            activities=[fake.resolve, fake.identity, fake.acquire, fake.release],
+        ),
+        Worker(
+            time_skipping_env.client,
+            task_queue=hooks_task_queue(queue),
+            activities=[fake.permissions, fake.hook],
+        ),
     ):
         yield (
             AccessRequests(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from jitflow.contracts.membership import (
     MembershipKey,
     RemoveMembershipCall,
 )
+from jitflow.identity import IdentityStore
 from jitflow.testing.aptible_emulator import (
     EXAMPLE_ADMIN_ROLE_ID,
     EXAMPLE_ORG_ID,
@@ -54,12 +56,18 @@ async def test_deescalation_costs_one_delete_plus_the_optional_eviction_check(
     time_skipping_env: WorkflowEnvironment,
     check: bool,
     calls: int,
+    tmp_path: Path,
 ) -> None:
     config = example_test_config()
     async with AptibleClient(emulator.base_url) as aptible:
         bot = BotCredentials(secret_reader(moto_url), config)
         activities = MembershipActivities(
-            aptible, bot, time_skipping_env.client, authority=AdmitAll(), check_eviction=check
+            aptible,
+            bot,
+            time_skipping_env.client,
+            authority=AdmitAll(),
+            ledger=IdentityStore.open(f"sqlite:///{tmp_path / 'ledger.db'}"),
+            check_eviction=check,
         )
         env = ActivityEnvironment()
         added = await env.run(activities.add_aptible_membership, AddMembershipCall(key=KEY))
