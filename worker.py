@@ -32,6 +32,7 @@ from activities.bot_credentials import BotCredentials
 from activities.grant_authority import GrantAuthority
 from activities.identity import IdentityActivities
 from activities.membership import MembershipActivities, as_temporal_failure
+from activities.reconcile import ReconcileActivities
 from activities.reducers import ReducerActivities, check_implementations
 from activities.secrets import SecretReader
 from jitflow.config.loader import load_config
@@ -39,12 +40,14 @@ from jitflow.config.models import JitflowConfig
 from jitflow.contracts.identity import UserDiscoveryCall
 from jitflow.contracts.names import DEFAULT_TASK_QUEUE, hooks_task_queue
 from jitflow.identity import IdentityStore
+from jitflow.reconcile_schedule import ensure_reconcile_schedules
 from jitflow.reducer_runtime import ImplementationCache
 from jitflow.temporal import connect, ensure_search_attributes
 from jitflow.trust.directory import DIRECTORY
 from jitflow.trust.refresh import keep_people_fresh, load_people
 from jitflow.trust.worker_key import WorkerKeyring, worker_key_secret_name
 from workflows.access_request import AccessRequestWorkflow
+from workflows.reconcile import ReconcileWorkflow
 from workflows.role_membership import RoleMembershipWorkflow
 
 log = logging.getLogger("jitflow.worker")
@@ -112,6 +115,7 @@ def build_worker(
     task_queue: str = DEFAULT_TASK_QUEUE,
     executor: ThreadPoolExecutor,
     signed_decisions: bool | None = None,
+    hook_threads: int = HOOK_THREADS,
     **worker_options: Any,
 ) -> JitflowWorkers:
     """The workers of one jitflow process: workflows and the grant path on ``task_queue``,
@@ -123,7 +127,7 @@ def build_worker(
     everyone's registered keys), which the update validators read; ``run_worker`` keeps it fresh.
     """
     io_pool = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="jitflow-io")
-    user_pool = ThreadPoolExecutor(max_workers=HOOK_THREADS, thread_name_prefix="jitflow-hook")
+    user_pool = ThreadPoolExecutor(max_workers=hook_threads, thread_name_prefix="jitflow-hook")
     io, user_code = Blocking(io_pool), Blocking(user_pool)
     secrets.executor = io_pool
     DIRECTORY.signed_decisions = (
@@ -143,7 +147,6 @@ def build_worker(
         config,
         roles_provider=lambda: dict(store.user_roles()),
         cache=implementations,
-        signer=keyring,
         user_code=user_code,
     )
 
@@ -168,6 +171,7 @@ def build_worker(
         directory=DIRECTORY,
         client=client,
         permissions=reducers.runner.permissions,
+        hook=reducers.runner.run_hook,
         blocking=io,
         user_code=user_code,
     )
@@ -181,10 +185,11 @@ def build_worker(
         blocking=io,
         check_eviction=eviction_check_enabled(),
     )
+    reconcile = ReconcileActivities(config, aptible, bot, client, ledger=store, blocking=io)
     main = Worker(
         client,
         task_queue=task_queue,
-        workflows=[AccessRequestWorkflow, RoleMembershipWorkflow],
+        workflows=[AccessRequestWorkflow, RoleMembershipWorkflow, ReconcileWorkflow],
         activities=[
             access.resolve_access_request,
             identity.resolve_identity,
@@ -193,6 +198,9 @@ def build_worker(
             membership.remove_aptible_membership,
             membership.acquire_lease,
             membership.release_lease,
+            reconcile.list_memberships,
+            reconcile.running_owners,
+            reconcile.remove_unknown,
         ],
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
@@ -204,7 +212,7 @@ def build_worker(
         task_queue=hooks_task_queue(task_queue),
         activities=[reducers.run_hook, reducers.get_permissions],
         activity_executor=user_pool,
-        max_concurrent_activities=HOOK_THREADS,
+        max_concurrent_activities=hook_threads,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         **worker_options,
     )
@@ -267,6 +275,10 @@ async def run_worker(
     else:
         if created:
             log.info("created search attributes %s", ", ".join(created))
+    try:
+        await ensure_reconcile_schedules(client, config, queue)
+    except RPCError as error:
+        log.warning("could not create the reconcile schedules: %s", error.message)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in stop_signals:

@@ -68,6 +68,27 @@ def requested_duration(value: int | str | None, flow: Flow) -> int:
     return seconds
 
 
+def missing_fields_text(flow_name: str, missing: list[str]) -> str:
+    """Say which required prompt fields are missing, as the requester would give them.
+
+    Most requests come from ``jitflow request``, so the message starts with its options
+    (``missing --reason``, ``--field ticket=VALUE``); the input keys follow for whoever started
+    the workflow with ``temporal workflow start``.
+    """
+    others = [name for name in missing if name != "reason"]
+    options = (["--reason"] if "reason" in missing else []) + [
+        f"--field {name}=VALUE" for name in others
+    ]
+    keys = (['"reason"'] if "reason" in missing else []) + (
+        ['"fields": {' + ", ".join(f'"{name}": ...' for name in others) + "}"] if others else []
+    )
+    noun = "field" if len(missing) == 1 else "fields"
+    return (
+        f"missing {' and '.join(options)}: flow {flow_name!r} requires the {noun} "
+        f"{', '.join(missing)} (in the input: {' and '.join(keys)})"
+    )
+
+
 def resolve_request(config: JitflowConfig, request: AccessRequestInput) -> ResolvedRequest:
     """Check ``request`` against ``config``; raise ``RequestRefused`` naming the bad value."""
     if request.invalid_values:
@@ -77,7 +98,7 @@ def resolve_request(config: JitflowConfig, request: AccessRequestInput) -> Resol
     if unknown:
         raise RequestRefused(
             f"unknown input keys {unknown}; expected flow, target, requester, duration, reason, "
-            "fields"
+            "fields, context"
         )
     flow = config.flow_by_name(request.flow)
     if flow is None:
@@ -123,7 +144,7 @@ def resolve_request(config: JitflowConfig, request: AccessRequestInput) -> Resol
         and field.default is None
     ]
     if missing:
-        raise RequestRefused(f"flow {flow.name!r} requires the fields {missing}")
+        raise RequestRefused(missing_fields_text(flow.name, missing))
     for field in flow.params.prompt_fields:
         if field.name not in fields and field.default is not None:
             fields[field.name] = field.default
@@ -149,6 +170,7 @@ def resolve_request(config: JitflowConfig, request: AccessRequestInput) -> Resol
         hook_timeout_seconds=hook_timeout,
         hook_max_attempts=hook_attempts,
         fields=fields,
+        context=dict(request.context),
     )
 
 

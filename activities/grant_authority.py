@@ -20,22 +20,29 @@ from typing import Any, Protocol
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 
 from activities.access import RequestRefused, resolve_request
 from activities.blocking import Blocking
 from jitflow.config.models import JitflowConfig
 from jitflow.contracts.access import AccessRequestInput, Decision, ResolvedRequest
 from jitflow.contracts.base import normalize_email
-from jitflow.contracts.events import EventData, Permissions, PermissionsCall, UserData
+from jitflow.contracts.events import (
+    EventData,
+    HookCall,
+    HookOutcome,
+    Permissions,
+    PermissionsCall,
+    UserData,
+)
 from jitflow.contracts.membership import Lease, LeaseRequest, MembershipKey
 from jitflow.contracts.names import ACCESS_WORKFLOW_TYPE, APPROVE_UPDATE
 from jitflow.contracts.trust import DecisionProof, GrantTicket, ticket_id
 from jitflow.trust.checks import (
     CLOCK_SKEW,
     MAX_GRANT,
-    hook_approval_refusal,
     ticket_refusal,
 )
 from jitflow.trust.directory import TrustDirectory
@@ -64,6 +71,7 @@ class GrantStore(Protocol):
         self, nonce: str, workflow_id: str, run_id: str, action: str
     ) -> bool: ...
     def grants_closed(self, ids: list[str]) -> set[str]: ...
+    def issue_ticket_once(self, ticket_id: str, ticket: str) -> str: ...
     def close_grants(self, ids: list[str]) -> None: ...
 
 
@@ -85,6 +93,7 @@ class GrantAuthority:
         directory: TrustDirectory,
         client: Client,
         permissions: Callable[[PermissionsCall], Permissions],
+        hook: Callable[[HookCall], HookOutcome],
         blocking: Blocking | None = None,
         user_code: Blocking | None = None,
     ) -> None:
@@ -96,6 +105,7 @@ class GrantAuthority:
         self._directory = directory
         self._client = client
         self._permissions = permissions
+        self._hook = hook
 
     # --- issuing ---------------------------------------------------------------------------
 
@@ -113,7 +123,9 @@ class GrantAuthority:
         # The server's clock (when it scheduled this attempt), not this machine's.
         now = info.current_attempt_scheduled_time
         approved_by, longest = await self._approval(request, resolved, holder, run_id, events, now)
-        return self._sign(lease, request.key, resolved, holder, run_id, approved_by, longest, now)
+        return await self._sign(
+            lease, request.key, resolved, holder, run_id, approved_by, longest, now
+        )
 
     async def _history(self, holder: str, run_id: str) -> list[HistoryEvent]:
         handle = self._client.get_workflow_handle(holder, run_id=run_id)
@@ -155,26 +167,35 @@ class GrantAuthority:
         """Who approved and the longest grant they allowed, proven; else ``refuse``."""
         if request.proof is not None:
             return await self._person_approval(request.proof, resolved, holder, run_id, events, now)
-        approval = request.hook_approval
-        if approval is not None:
-            refusal = hook_approval_refusal(
-                approval,
-                workflow_id=holder,
-                run_id=run_id,
-                flow_key=resolved.flow_key,
-                requester=resolved.requester,
-                role_id=resolved.target.role_id,
-                directory=self._directory,
-            )
-            if refusal:
-                raise refuse(refusal)
-            return "hook:on_request", approval.duration_seconds
+        if resolved.handlers is None or "on_request" in resolved.handlers:
+            approved = await self._hook_approval(resolved, holder, now)
+            if approved is not None:
+                return approved
         if not self._directory.signed_decisions:
             activity.logger.warning(
                 "granting %s without a verified approval: signed decisions are OFF", holder
             )
             return "unverified", None
         raise refuse("no verified approval: neither a signed decision nor an on_request approval")
+
+    async def _hook_approval(
+        self, resolved: ResolvedRequest, holder: str, now: datetime
+    ) -> tuple[str, int | None] | None:
+        """Whether the flow's ``on_request`` approves this request, asked here and now with an
+        event this worker built (never one a workflow handed over): the hook may run twice, as
+        every hook may, but no caller can feed it a story."""
+        call = await self._blocking(self._event, resolved, holder, now)
+        hook = HookCall(flow=resolved.flow_key, hook="on_request", event=call.event)
+        try:
+            outcome = await asyncio.wait_for(
+                self._user_code(self._hook, hook), timeout=resolved.hook_timeout_seconds
+            )
+        except Exception as error:  # the hook failed or hung: no automatic approval
+            activity.logger.warning("on_request could not confirm %s: %s", holder, type(error))
+            return None
+        if outcome.action not in ("approve", "escalate"):
+            return None
+        return "hook:on_request", outcome.duration or resolved.duration_seconds
 
     async def _person_approval(
         self,
@@ -216,6 +237,8 @@ class GrantAuthority:
         )
         if not used:
             raise refuse("the approval's proof was already used elsewhere")
+        if not proof.max_duration_seconds or proof.max_duration_seconds <= 0:
+            raise refuse("the approval's proof states no longest grant")
         return decider, proof.max_duration_seconds
 
     def _check_accepted_in_time(self, proof: DecisionProof, events: list[HistoryEvent]) -> None:
@@ -258,7 +281,7 @@ class GrantAuthority:
         )
         return PermissionsCall(flow=resolved.flow_key, event=event)
 
-    def _sign(
+    async def _sign(
         self,
         lease: Lease,
         key: MembershipKey,
@@ -273,8 +296,9 @@ class GrantAuthority:
         if resolved.schedule_deescalation:
             if duration is None:
                 raise refuse(f"flow {resolved.flow_name!r} grants for a time; the lease has none")
-            if longest is not None:
-                duration = min(duration, longest)  # never longer than the approver allowed
+            # Never longer than the approver allowed, nor than what was requested (a hook's
+            # longer duration is not the approver's to give).
+            duration = min(duration, longest or duration, resolved.duration_seconds)
             if not 0 < duration <= MAX_GRANT.total_seconds():
                 raise refuse(f"a grant of {duration} seconds is out of bounds")
         else:
@@ -293,14 +317,27 @@ class GrantAuthority:
             key_id=self._signer.key_id,
             signature="",
         )
-        ticket = unsigned.model_copy(
+        signed = unsigned.model_copy(
             update={"signature": self._signer.sign(unsigned.signed_bytes())}
         )
+        # One ticket per request run: a retried (or replayed) acquire gets the first one back,
+        # with its end, so that reusing an approval never lengthens a grant.
+        stored = await self._blocking(
+            self._store.issue_ticket_once, ticket_id(holder, run_id), signed.model_dump_json()
+        )
+        ticket = GrantTicket.model_validate_json(stored)
         ends_at = lease.ends_at
-        if not_after is not None:
-            ends_at = min(ends_at or not_after, now + timedelta(seconds=duration or 0))
+        if ticket.not_after is not None and ticket.duration_seconds is not None:
+            ends_at = min(
+                ends_at or ticket.not_after,
+                ticket.issued_at + timedelta(seconds=ticket.duration_seconds),
+            )
         return lease.model_copy(
-            update={"ticket": ticket, "duration_seconds": duration, "ends_at": ends_at}
+            update={
+                "ticket": ticket,
+                "duration_seconds": ticket.duration_seconds,
+                "ends_at": ends_at,
+            }
         )
 
     # --- admitting -------------------------------------------------------------------------
@@ -323,11 +360,23 @@ class GrantAuthority:
         ids = [ticket_id(t.holder, t.holder_run_id) for t in live]
         closed = await self._blocking(self._store.grants_closed, ids) if ids else set()
         for ticket, tid in zip(live, ids, strict=True):
-            if tid not in closed:
+            if tid in closed:
+                reasons.append(f"the grant of {ticket.holder} already ended")
+            elif ticket.not_after is None and not await self._holder_runs(ticket):
+                reasons.append(f"the until-revoked grant of {ticket.holder} no longer runs")
+            else:
                 return ticket
-            reasons.append(f"the grant of {ticket.holder} already ended")
         why = "; ".join(reasons) or "no grant ticket"
         raise refuse(f"not adding user {key.user_id} to role {key.role_id}: {why}")
+
+    async def _holder_runs(self, ticket: GrantTicket) -> bool:
+        """An until-revoked ticket has no end of its own: it holds while its request runs."""
+        handle = self._client.get_workflow_handle(ticket.holder, run_id=ticket.holder_run_id)
+        try:
+            description = await handle.describe()
+        except RPCError:
+            return False
+        return description.status == WorkflowExecutionStatus.RUNNING
 
     async def close(self, ids: tuple[str, ...]) -> None:
         """Record grants as ended, before their membership is removed."""

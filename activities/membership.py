@@ -17,7 +17,6 @@ from temporalio import activity
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
-    WorkflowExecutionStatus,
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy
@@ -181,14 +180,11 @@ class MembershipActivities:
         # Ended grants are closed first, so a replayed add with their tickets is refused.
         await self._authority.close(call.closed)
         ledger = (key.org_id, key.role_id, key.user_id)
-        if call.membership_id is None:
-            # The owner does not know whether an add went through: only what the ledger says
-            # jitflow created (or was about to) is jitflow's to remove; standing access never is.
-            recorded = await self._blocking(self._ledger.created_membership, *ledger)
-            if recorded is None:
-                return MembershipRemoved(
-                    removed=False, already_absent=True, left_organization=False
-                )
+        # Only what the ledger says jitflow created (or was about to) is jitflow's to remove:
+        # standing access never is, whoever schedules this activity and with whatever input.
+        recorded = await self._blocking(self._ledger.created_membership, *ledger)
+        if recorded is None:
+            return MembershipRemoved(removed=False, already_absent=True, left_organization=False)
         try:
             creds = await self._credentials.for_integration(key.integration_key)
             removal = await self._aptible.remove_membership(
@@ -275,19 +271,17 @@ class MembershipActivities:
             membership_removed=False,
             remaining_leases=0,
         )
-        try:
-            description = await self._client.get_workflow_handle(workflow_id).describe()
-        except RPCError as error:
-            if error.status == RPCStatusCode.NOT_FOUND:
-                return gone  # no owner ever ran: the lease was never taken
-            raise
-        if description.status == WorkflowExecutionStatus.COMPLETED:
-            return gone  # it ended after its last lease, with the membership removed
+        # Not the owner's word (a worker can complete a workflow any way it likes) but the
+        # ledger's: a membership jitflow created stays in it until a removal confirmed it gone.
+        recorded = await self._blocking(
+            self._ledger.created_membership, key.org_id, key.role_id, key.user_id
+        )
+        if recorded is None:
+            return gone
         activity.logger.warning(
-            "membership owner %s was closed (%s) before the lease was released: starting a "
-            "cleanup owner to remove what jitflow created",
+            "membership owner %s is closed but the ledger still holds its membership: starting "
+            "a cleanup owner to remove it",
             workflow_id,
-            description.status.name if description.status else "unknown",
         )
         cleanup = await self._client.start_workflow(
             MEMBERSHIP_WORKFLOW_TYPE,

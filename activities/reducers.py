@@ -15,8 +15,8 @@ configuration error.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
 from temporalio import activity
@@ -33,7 +33,6 @@ from jitflow.contracts.events import (
     PermissionsCall,
     UserData,
 )
-from jitflow.contracts.trust import HookApproval
 from jitflow.integrations import IntegrationServices
 from jitflow.reducer_runtime import (
     ImplementationCache,
@@ -44,6 +43,7 @@ from jitflow.reducer_runtime import (
     check_implementations,
     hook_options,
 )
+from jitflow.scrub import scrub
 
 __all__ = [
     "REDUCER_CONFIGURATION_ERROR",
@@ -59,15 +59,9 @@ REDUCER_ERROR = "ReducerError"
 #: ``ApplicationError.type`` of a flow whose implementation does not load.
 REDUCER_CONFIGURATION_ERROR = "ReducerConfigurationError"
 
+log = logging.getLogger("jitflow.reducers")
+
 T = TypeVar("T")
-
-
-class Signer(Protocol):
-    """The worker's key: signs what a hook approved."""
-
-    @property
-    def key_id(self) -> str: ...
-    def sign(self, data: bytes) -> str: ...
 
 
 class IdentityCall(Protocol):
@@ -89,7 +83,9 @@ class ReducerActivities:
     """The reducer activities of one worker, over ``config``'s flows.
 
     ``roles_provider`` returns ``{email: role}`` from the identity store; it is called once per
-    activity, so role changes apply to the next step.
+    activity, so role changes apply to the next step. ``integrations`` (the worker's secret
+    reader and identity store, see ``IntegrationServices``) lets reducers call PagerDuty, Okta,
+    KnowBe4 and AWS Lambda, read secrets and save identities, as Sym's SDK does.
     """
 
     def __init__(
@@ -98,41 +94,16 @@ class ReducerActivities:
         roles_provider: RolesProvider,
         cache: ImplementationCache | None = None,
         *,
-        signer: Signer | None = None,
         user_code: Blocking | None = None,
+        integrations: IntegrationServices | None = None,
     ) -> None:
-        self.runner = ReducerRunner(config, roles_provider, cache)
-        self._signer = signer
+        self.runner = ReducerRunner(config, roles_provider, cache, integrations=integrations)
         self._user_code = user_code or Blocking()
 
     @activity.defn(name=RUN_HOOK.name)
     def run_hook(self, call: HookCall) -> HookOutcome:
         """Run an ``on_*``/``after_*`` hook of the flow; ``called=False`` when it has none."""
-        outcome = _as_activity(lambda: self.runner.run_hook(call))
-        if call.hook == "on_request" and outcome.action in ("approve", "escalate"):
-            outcome = outcome.model_copy(update={"approval": self._hook_approval(call, outcome)})
-        return outcome
-
-    def _hook_approval(self, call: HookCall, outcome: HookOutcome) -> HookApproval | None:
-        """Sign what ``on_request`` approved, bound to the run that asked (from the activity's
-        own info, which the server sets) and to the requester and role the event named."""
-        if self._signer is None:
-            return None
-        info = activity.info()
-        duration = outcome.duration or call.event.fields.get("duration")
-        unsigned = HookApproval(
-            hook=call.hook,
-            workflow_id=info.workflow_id or "",
-            run_id=info.workflow_run_id or "",
-            flow_key=call.flow,
-            requester=call.event.requester.email,
-            role_id=call.event.target.role_id,
-            duration_seconds=int(duration) if isinstance(duration, int) else None,
-            issued_at=datetime.now(UTC),
-            key_id=self._signer.key_id,
-            signature="",
-        )
-        return unsigned.model_copy(update={"signature": self._signer.sign(unsigned.signed_bytes())})
+        return _as_activity(lambda: self.runner.run_hook(call))
 
     @activity.defn(name=GET_PERMISSIONS.name)
     def get_permissions(self, call: PermissionsCall) -> Permissions:
@@ -171,10 +142,12 @@ def _as_activity(run: Callable[[], T]) -> T:
     try:
         return run()
     except ReducerFailed as error:
-        # The user's exception stays attached as the cause: its traceback helps whoever debugs.
-        raise ApplicationError(
-            str(error), type=REDUCER_ERROR, non_retryable=True
-        ) from error.__cause__
+        # The user's exception may hold a webhook URL or a token: its full text and traceback
+        # go to this worker's log only; history gets the function, file, line and a scrubbed,
+        # shortened message, and no cause chain.
+        log.warning("%s", error, exc_info=error.__cause__ or error)
+        recorded = f"{error.function} ({error.where}): {scrub(error.message)}"
+        raise ApplicationError(recorded, type=REDUCER_ERROR, non_retryable=True) from None
     except ImplementationError as error:
         raise ApplicationError(
             f"the flow's reducers do not load: {error}",

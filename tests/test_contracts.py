@@ -15,6 +15,7 @@ from temporalio import activity, workflow
 from activities.access import AccessActivities
 from activities.identity import IdentityActivities
 from activities.membership import MembershipActivities
+from activities.reconcile import ReconcileActivities
 from activities.reducers import ReducerActivities
 from jitflow.contracts import names
 from jitflow.contracts.activities import ALL_ACTIVITIES, ActivityContract
@@ -31,6 +32,9 @@ IMPLEMENTATIONS = [
     MembershipActivities.release_lease,
     MembershipActivities.add_aptible_membership,
     MembershipActivities.remove_aptible_membership,
+    ReconcileActivities.list_memberships,
+    ReconcileActivities.running_owners,
+    ReconcileActivities.remove_unknown,
 ]
 
 

@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from jitflow.contracts.hooks import HOOKS
     from jitflow.contracts.membership import LeaseRelease, LeaseRequest, MembershipKey
     from jitflow.contracts.names import ACCESS_WORKFLOW_TYPE
-    from jitflow.contracts.trust import DecisionProof, HookApproval
+    from jitflow.contracts.trust import DecisionProof
     from jitflow.trust.checks import MAX_GRANT_SECONDS
     from jitflow.trust.directory import DIRECTORY
     from workflows import permissions as rules
@@ -60,7 +60,7 @@ class AccessRequestWorkflow:
         self._released = False
         self._expiring = False
         self._nonces: set[str] = set()  # proofs already used on this run
-        self._approval: tuple[DecisionProof | None, HookApproval | None] = (None, None)
+        self._proof: DecisionProof | None = None  # the approver's, for the grant path to check
         self._after_escalate: asyncio.Future[HookOutcome] | None = None
 
     # --- the run -----------------------------------------------------------------------------
@@ -85,6 +85,8 @@ class AccessRequestWorkflow:
                 if self._state.status == "pending":
                     self._events.record("cancel", None, "the workflow was cancelled")
                 self._set_status("cancelled")
+            self._mailbox.close(self._state.status, f"the request is {self._state.status}")
+        await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
 
     async def _lifecycle(self, request: AccessRequestInput) -> None:
@@ -106,8 +108,6 @@ class AccessRequestWorkflow:
             )
             return
         auto_approved = outcome.action in ("approve", "escalate")
-        if auto_approved:
-            self._approval = (None, outcome.approval)
         if outcome.duration:
             self._duration = outcome.duration
         await self._hook("after_request", resolved.requester)
@@ -174,10 +174,6 @@ class AccessRequestWorkflow:
             posted = await self._mailbox.take(left, "request expires")
             if posted is None:
                 self._expiring = True  # decisions are refused from here on
-                if self._mailbox.busy:
-                    # A decision accepted in the same moment the request expired: expiry wins,
-                    # and the decider is told so instead of never hearing back.
-                    self._mailbox.refuse("expired", "the request expired before this decision")
                 await self._hook("on_request_expire", resolved.requester)
                 self._events.record(
                     "request_expire", None, "no decision before the request timeout"
@@ -203,7 +199,7 @@ class AccessRequestWorkflow:
                 await self._finish_denied(body.approver, message)
                 self._mailbox.answer(True, state.status, message)
                 return False
-            self._approval = (body.proof, None)
+            self._proof = body.proof
             self._approve(body.approver, message)
             self._mailbox.answer(True, state.status, message)
             await self._hook("after_approve", body.approver)
@@ -231,10 +227,7 @@ class AccessRequestWorkflow:
         lease = calls.lease(resolved, state.workflow_id, self._duration, workflow.now())
         self._lease_requested = True
         self._view.show(state, self._duration, "granting access")
-        proof, hook_approval = self._approval
-        request = LeaseRequest(
-            key=self._membership_key(), lease=lease, proof=proof, hook_approval=hook_approval
-        )
+        request = LeaseRequest(key=self._membership_key(), lease=lease, proof=self._proof)
         # A cancel while the lease is being taken waits for it: releasing first would leave a
         # lease that lands afterwards holding the membership to its end.
         grant = await steps.shielded(lambda: calls.acquire(resolved, request), then_cancel=True)

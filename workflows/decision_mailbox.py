@@ -25,6 +25,7 @@ class DecisionMailbox:
     def __init__(self) -> None:
         self._posted: Posted | None = None
         self._answer: UpdateOutcome | None = None
+        self._closed: UpdateOutcome | None = None
 
     @property
     def busy(self) -> bool:
@@ -32,13 +33,21 @@ class DecisionMailbox:
         return self._posted is not None
 
     async def post(self, kind: str, body: Decision | Cancellation) -> UpdateOutcome:
-        """Post a decision (from an update handler) and wait for the main loop's answer."""
+        """Post a decision (from an update handler) and wait for the main loop's answer; once
+        the request has ended, every decision hears that at once."""
+        if self._closed is not None:
+            return self._closed
         self._answer = None
         self._posted = (kind, body)
-        await workflow.wait_condition(lambda: self._answer is not None)
-        answer = self._answer
+        await workflow.wait_condition(lambda: self._answer is not None or self._closed is not None)
+        answer = self._answer or self._closed
         assert answer is not None
         return answer
+
+    def close(self, status: AccessStatus, message: str) -> None:
+        """The request ended: a decision posted in the same moment (say, as the request
+        expired) is answered with that, never left waiting while the workflow completes."""
+        self._closed = UpdateOutcome(accepted=False, status=status, message=message)
 
     async def take(self, timeout: timedelta | None, timeout_summary: str) -> Posted | None:
         """Wait for a posted decision (it stays posted until answered); None on timeout."""

@@ -234,9 +234,20 @@ class RoleMembershipWorkflow:
     @workflow.update
     async def add_lease(self, request: LeaseRequest) -> LeaseGrant:
         lease = request.lease
+        ticket = lease.ticket
+        # Checked here too, not only in the validator: a validator does not run on replay.
+        if ticket and ticket_id(ticket.holder, ticket.holder_run_id) in self._tombstones:
+            raise ApplicationError(
+                f"the lease of {ticket.holder} was already released", type="LeaseRefused"
+            )
+        previous = self._leases.get(lease.holder)
+        # The same ticket again (a retried acquire, or someone re-sending a copied lease)
+        # changes nothing: in particular it never moves the end.
+        resent = ticket is not None and previous is not None and previous.ticket == ticket
         self._rejections.pop(lease.holder, None)
-        verb = "lease_extended" if lease.holder in self._leases else "lease_added"
-        self._leases[lease.holder] = lease
+        verb = "lease_extended" if previous is not None else "lease_added"
+        if not resent:
+            self._leases[lease.holder] = lease
         until = lease.ends_at.isoformat() if lease.ends_at else "released"
         self._note(verb, lease.holder, f"until {until}")
         self._version += 1
@@ -247,7 +258,7 @@ class RoleMembershipWorkflow:
             raise ApplicationError(rejection, type="EscalationFailed", non_retryable=True)
         held = self._leases.get(lease.holder, lease)
         confirmed_at = workflow.now()
-        if lease.duration_seconds is not None and lease.holder in self._leases:
+        if not resent and lease.duration_seconds is not None and lease.holder in self._leases:
             # The grant's length counts from now, when the membership is known to exist, and
             # never past what its ticket allows.
             ends_at = confirmed_at + timedelta(seconds=lease.duration_seconds)

@@ -34,6 +34,7 @@ _INPUT_TYPES: tuple[tuple[str, tuple[type, ...], str], ...] = (
     ("duration", (int, str, type(None)), 'a duration such as "1h" or seconds'),
     ("reason", (str, type(None)), "text"),
     ("fields", (dict,), "an object of prompt field values"),
+    ("context", (dict,), "an object of request context values"),
 )
 
 #: The longest text each input key may hold: search attributes and the Web UI carry them, and a
@@ -63,6 +64,10 @@ class AccessRequestInput(BaseModel):
     duration: int | str | None = None
     reason: str | None = None
     fields: dict[str, Any] = Field(default_factory=dict)
+    context: dict[str, Any] = Field(default_factory=dict, exclude_if=lambda v: not v)
+    """Values the requester gives with the request (``jitflow request --context KEY=VALUE``),
+    for reducers to read as ``event.get_context("request")``. Histories older than this field
+    decode with an empty one; an empty one is not sent, so the input stays as the caller wrote it."""
     invalid_values: dict[str, str] = Field(default_factory=dict, exclude_if=lambda v: not v)
     """Keys whose values were unusable (``"requester": 42``, kilobytes of text), set aside at
     decoding so the run fails with a message instead of its workflow task failing forever.
@@ -126,6 +131,9 @@ class ResolvedRequest(Contract):
     default behaviour anyway. ``None`` (histories from before this field) means call them all."""
     fields: dict[str, Any] = Field(default_factory=dict)
     """Prompt field values as reducers see them: ``reason``, ``duration``, ``target_id``."""
+    context: dict[str, Any] = Field(default_factory=dict)
+    """The request's context (input ``context``), for ``event.get_context("request")``; kept
+    apart from ``fields`` so that it never shadows a prompt field. Empty in older histories."""
 
 
 class Decision(Contract):

@@ -24,6 +24,7 @@ from jitflow.contracts.membership import (
     MembershipRemoved,
     RemoveMembershipCall,
 )
+from jitflow.contracts.reconcile import ListingCall, RoleListing, RunningOwners
 
 InputT = TypeVar("InputT")
 OutputT = TypeVar("OutputT")
@@ -49,6 +50,10 @@ REMOVE_MEMBERSHIP = ActivityContract(
     "remove_aptible_membership", RemoveMembershipCall, MembershipRemoved
 )
 
+RECONCILE_LIST = ActivityContract("reconcile_list_memberships", ListingCall, RoleListing)
+RECONCILE_OWNERS = ActivityContract("reconcile_running_owners", ListingCall, RunningOwners)
+RECONCILE_REMOVE_UNKNOWN = ActivityContract("reconcile_remove_unknown", RemoveMembershipCall, bool)
+
 #: Every contract above, for the worker's and the tests' checks.
 ALL_ACTIVITIES: tuple[ActivityContract[Any, Any], ...] = (
     RESOLVE_REQUEST,
@@ -59,4 +64,7 @@ ALL_ACTIVITIES: tuple[ActivityContract[Any, Any], ...] = (
     RELEASE_LEASE,
     ADD_MEMBERSHIP,
     REMOVE_MEMBERSHIP,
+    RECONCILE_LIST,
+    RECONCILE_OWNERS,
+    RECONCILE_REMOVE_UNKNOWN,
 )

@@ -13,7 +13,6 @@ from typing import Any, Literal
 from pydantic import Field
 
 from jitflow.contracts.base import Contract, normalize_email
-from jitflow.contracts.trust import HookApproval
 
 UserRoleName = Literal["admin", "member", "guest"]
 PermissionLevelName = Literal["admin", "member", "guest", "all_users"]
@@ -81,8 +80,6 @@ class HookOutcome(Contract):
     duration: int | None = None
     returned: str | None = None
     """A short text form of whatever the function returned, kept for the audit trail."""
-    approval: HookApproval | None = None
-    """Set when ``on_request`` approved: the worker's signature the grant path checks."""
 
 
 class PermissionsCall(Contract):

@@ -13,7 +13,7 @@ from pydantic import model_validator
 
 from jitflow.contracts.access import TimelineEntry
 from jitflow.contracts.base import Contract
-from jitflow.contracts.trust import DecisionProof, GrantTicket, HookApproval
+from jitflow.contracts.trust import DecisionProof, GrantTicket
 
 
 class MembershipKey(Contract):
@@ -51,14 +51,14 @@ class Lease(Contract):
 class LeaseRequest(Contract):
     """Add (or extend) a lease; the owner makes sure the membership exists before answering.
 
-    To ``acquire_lease`` the request carries the evidence of approval (a person's proof or the
-    worker-signed hook approval); the activity checks it and sends the owner a ticketed lease.
+    To ``acquire_lease`` the request carries the evidence of approval (a person's proof); the
+    activity checks it and sends the owner a ticketed lease.
     """
 
     key: MembershipKey
     lease: Lease
     proof: DecisionProof | None = None
-    hook_approval: HookApproval | None = None
+    """A person's approval; without one, the worker asks the flow's ``on_request`` itself."""
 
 
 class LeaseRelease(Contract):

@@ -2,7 +2,8 @@
 
 A person proves a decision by signing a ``DecisionProof`` with their Ed25519 key (an OpenSSH key,
 registered with ``jitflow users add-key``); the worker proves what it authorised by signing a
-``GrantTicket`` with its own key. Both are verified by the worker where the side effect happens,
+``GrantTicket`` with its own key. (An ``on_request`` hook's automatic approval needs no token:
+the worker runs the hook again itself, on facts it rebuilt, before it signs a ticket.) Both are verified by the worker where the side effect happens,
 from keys a workflow input cannot supply, so a caller who can start and update workflows, or run
 a worker of their own, cannot forge either. Signed bytes are canonical JSON with a domain prefix,
 so a signature for one kind of statement never verifies as another.
@@ -83,28 +84,6 @@ class GrantTicket(Contract):
     def signed_bytes(self) -> bytes:
         fields = self.model_dump(mode="json", exclude={"signature"})
         return canonical_bytes("jitflow-grant-v1", fields)
-
-
-class HookApproval(Contract):
-    """The worker's statement that the flow's ``on_request`` hook approved one run of one
-    request; the grant path accepts it in place of a person's ``DecisionProof``."""
-
-    version: Literal[1] = 1
-    hook: str
-    workflow_id: str
-    run_id: str
-    """Both from the activity's own info (set by the server), never from the event."""
-    flow_key: str
-    requester: str
-    role_id: str
-    duration_seconds: int | None
-    issued_at: datetime
-    key_id: str
-    signature: str
-
-    def signed_bytes(self) -> bytes:
-        fields = self.model_dump(mode="json", exclude={"signature"})
-        return canonical_bytes("jitflow-hook-approval-v1", fields)
 
 
 def ticket_id(holder: str, run_id: str) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
@@ -103,3 +104,13 @@ created_memberships = Table(
 """Memberships jitflow created, or was about to create (``intended``: written before the POST),
 so that one found later is known to be jitflow's and not standing access. A row goes when the
 membership is removed."""
+
+issued_tickets = Table(
+    "issued_tickets",
+    metadata,
+    Column("ticket_id", String(1200), primary_key=True),
+    Column("ticket", Text(), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+)
+"""The one grant ticket issued per request run: a retried or replayed acquire gets the same
+ticket back (same end), so a reused approval can never lengthen a grant."""

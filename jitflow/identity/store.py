@@ -29,6 +29,7 @@ from jitflow.identity.schema import (
     closed_grants,
     created_memberships,
     identities,
+    issued_tickets,
     used_proofs,
     user_keys,
     users,
@@ -576,6 +577,22 @@ class IdentityStore:
                 select(closed_grants.c.ticket_id).where(closed_grants.c.ticket_id.in_(ticket_ids))
             ).scalars()
             return set(found)
+
+    # Grant tickets -----------------------------------------------------------------------
+
+    def issue_ticket_once(self, ticket_id: str, ticket: str) -> str:
+        """Store ``ticket`` as the one ticket of ``ticket_id`` unless one is stored already;
+        returns the stored one (the first issued wins, also between racing workers)."""
+        with self._transaction() as connection:
+            connection.execute(
+                self._insert(issued_tickets)
+                .values(ticket_id=ticket_id, ticket=ticket, issued_at=_now())
+                .on_conflict_do_nothing(index_elements=[issued_tickets.c.ticket_id])
+            )
+            stored: str = connection.execute(
+                select(issued_tickets.c.ticket).where(issued_tickets.c.ticket_id == ticket_id)
+            ).scalar_one()
+        return stored
 
     # Memberships jitflow created ---------------------------------------------------------
 

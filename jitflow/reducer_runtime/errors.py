@@ -37,4 +37,5 @@ class ReducerFailed(Exception):
     def __init__(self, function: str, where: str, message: str) -> None:
         self.function = function
         self.where = where
+        self.message = message
         super().__init__(f"{function} ({where}): {message}")

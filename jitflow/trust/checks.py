@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from jitflow.contracts.base import normalize_email
 from jitflow.contracts.membership import Lease, MembershipKey
-from jitflow.contracts.trust import DecisionProof, GrantTicket, HookApproval
+from jitflow.contracts.trust import DecisionProof, GrantTicket
 from jitflow.trust.directory import TrustDirectory
 
 #: Clocks differ: a proof issued this far in the future is still accepted.
@@ -126,31 +126,4 @@ def lease_refusal(
         return f"the lease ends after its grant ticket allows ({ticket.not_after.isoformat()})"
     if ticket.duration_seconds != lease.duration_seconds:
         return "the lease's duration differs from its grant ticket's"
-    return None
-
-
-def hook_approval_refusal(
-    approval: HookApproval,
-    *,
-    workflow_id: str,
-    run_id: str,
-    flow_key: str,
-    requester: str,
-    role_id: str,
-    directory: TrustDirectory,
-) -> str | None:
-    """Why ``approval`` does not prove that this request's ``on_request`` hook approved it."""
-    if approval.hook != "on_request":
-        return f"only on_request approves on its own, not {approval.hook}"
-    if (approval.workflow_id, approval.run_id) != (workflow_id, run_id):
-        return "the hook approval is for another request or run"
-    if (approval.flow_key, normalize_email(approval.requester), approval.role_id.lower()) != (
-        flow_key,
-        normalize_email(requester),
-        role_id.lower(),
-    ):
-        return "the hook approval is for another flow, requester or role"
-    worker_key = directory.worker_key(approval.key_id)
-    if worker_key is None or not worker_key.verify(approval.signed_bytes(), approval.signature):
-        return "the hook approval's signature does not verify with the worker's key"
     return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from aptible_test_support import FAST_RETRIES, add_user, fresh_state
@@ -67,6 +67,15 @@ async def test_post_dropped_after_it_was_applied_is_confirmed_without_a_duplicat
     assert grant.membership_id == emulator.admin.memberships(EXAMPLE_ADMIN_ROLE_ID)[-1]["id"]
 
 
+def _record(posted: list[bool]) -> Any:
+    """A ``before_post`` that notes the POST was reached (the ledger write, in the worker)."""
+
+    async def note() -> None:
+        posted.append(True)
+
+    return note
+
+
 @pytest.mark.parametrize("status", [500, 503])
 async def test_post_answered_5xx_after_it_was_applied_is_confirmed(
     client: AptibleClient, bot: AptibleCredentials, emulator: RunningAptibleEmulator, status: int
@@ -110,7 +119,7 @@ async def test_a_retry_after_a_slow_post_knows_the_membership_is_its_own(
         emulator.admin.fail_next(POST, "delay", phase="before", delay_ms=400)
         with pytest.raises(AptibleTimeout):
             await api.ensure_membership(
-                bot, EXAMPLE_ADMIN_ROLE_ID, ALICE, before_post=lambda: posted.append(True)
+                bot, EXAMPLE_ADMIN_ROLE_ID, ALICE, before_post=_record(posted)
             )
         await asyncio.sleep(0.4)
         assert holders(emulator, ALICE) == 1
@@ -166,7 +175,7 @@ async def test_random_faults_with_retries_end_in_exactly_the_right_memberships(
                     EXAMPLE_ADMIN_ROLE_ID,
                     user,
                     may_have_posted_before=bool(posted),
-                    before_post=lambda: posted.append(True),
+                    before_post=_record(posted),
                 )
 
             grants.append(await as_activity(escalate))

@@ -196,6 +196,7 @@ async def running_worker(
     tmp: Path,
     config: JitflowConfig | None = None,
     clock: Clock | None = None,
+    **build_options: Any,
 ) -> AsyncIterator[Stack]:
     """A jitflow worker on a fresh task queue, with a seeded SQLite identity store."""
     config = config or test_config()
@@ -217,6 +218,7 @@ async def running_worker(
             task_queue=task_queue,
             executor=executor,
             signed_decisions=True,
+            **build_options,
         )
         await stack.enter_async_context(worker)
         signing = signing_client(client, TEST_KEYS, clock)

@@ -143,7 +143,7 @@ async def test_jitflow_cli_request_approve_list_revoke(dev_stack: Stack, tmp_pat
         dev_stack, "request", "--flow", "plain", "--target", "admin_prod",
         "--requester", "alice@example.com", "--duration", "1h", "--reason", "incident 7",
     )  # fmt: skip
-    assert started.exit_code == 0, started.output
+    assert started.exit_code == 3, started.output  # pending (README: exit codes)
     workflow_id = started.output.split("requested: ")[1].split()[0]
     handle = dev_stack.client.get_workflow_handle_for(AccessRequestWorkflow.run, workflow_id)
     await wait_for(handle, lambda s: s.ready_for_decision)
@@ -152,7 +152,7 @@ async def test_jitflow_cli_request_approve_list_revoke(dev_stack: Stack, tmp_pat
         dev_stack, "approve", workflow_id, "--approver", "alice@example.com",
         "--key", key("alice@example.com"),
     )  # fmt: skip
-    assert refused.exit_code == 1
+    assert refused.exit_code == 4  # refused
     assert "may not approve their own request" in refused.output
 
     approved = await jitflow(
@@ -189,7 +189,7 @@ async def test_jitflow_cli_deny_and_cancel(dev_stack: Stack, tmp_path: Path) -> 
             dev_stack, "request", "--flow", "plain", "--target", "admin_ro",
             "--requester", requester, "--duration", "1h", "--reason", "incident 8",
         )  # fmt: skip
-        assert started.exit_code == 0, started.output
+        assert started.exit_code == 3, started.output  # pending
         assert "status    pending" in started.output  # request waits until approvers can act
         return started.output.split("requested: ")[1].split()[0]
 
@@ -204,7 +204,7 @@ async def test_jitflow_cli_deny_and_cancel(dev_stack: Stack, tmp_path: Path) -> 
         dev_stack, "approve", denied_id, "--approver", "dave@example.com",
         "--key", key("dave@example.com"),
     )  # fmt: skip
-    assert again.exit_code == 1 and "the request has ended" in again.output
+    assert again.exit_code == 4 and "the request has ended" in again.output
 
     cancelled_id = await request("carol@example.com")
     not_hers = await jitflow(
@@ -216,7 +216,7 @@ async def test_jitflow_cli_deny_and_cancel(dev_stack: Stack, tmp_path: Path) -> 
         "--key",
         key("bob@example.com"),
     )
-    assert not_hers.exit_code == 1 and "only the requester" in not_hers.output
+    assert not_hers.exit_code == 4 and "only the requester" in not_hers.output
     cancelled = await jitflow(
         dev_stack, "cancel", cancelled_id, "--by", "carol@example.com",
         "--key", key("carol@example.com"),

@@ -7,6 +7,8 @@ activities registered under the contract's names, returning fixed answers.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -15,7 +17,7 @@ import pytest
 import pytest_asyncio
 from access_stack import PEOPLE, TEST_KEYS
 from temporalio import activity
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -199,3 +201,71 @@ async def test_on_approve_ignoring_an_approval_keeps_the_request_pending(
     state = await handle.result()
     assert state.status == "deescalated" and state.revoked_by == "alice@example.com"
     assert [r.reason for r in fake.released if r.holder == workflow_id] == ["revoked"]
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_hook_duration_out_of_bounds_fails_the_run_with_a_message(
+    fakes: tuple[AccessRequests, FakeActivities],
+) -> None:
+    requests, fake = fakes
+    fake.on_approve = HookOutcome(called=True, action="approve", duration=10**12)
+    workflow_id, handle = await _pending(requests)
+    await requests.approve(workflow_id, Decision(approver="bob@example.com"))
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    assert "on_approve returned duration=1000000000000" in str(failed.value.cause)
+    fake.on_approve = HookOutcome(called=True)
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_an_approval_at_the_moment_of_expiry_is_answered(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """The request's timer fires and an approval arrives in the same workflow task (no worker
+    ran in between): one of them wins, and the approver is told which, instead of never."""
+    env = time_skipping_env
+    fake = FakeActivities()
+    queue = f"fake-{uuid.uuid4()}"
+    TEST_KEYS.fill(DIRECTORY, PEOPLE)
+    plain = AccessRequests(env.client, queue)
+
+    async def serve() -> contextlib.AsyncExitStack:
+        stack = contextlib.AsyncExitStack()
+        await stack.enter_async_context(
+            Worker(
+                env.client,
+                task_queue=queue,
+                workflows=[AccessRequestWorkflow],
+                activities=[fake.resolve, fake.identity, fake.acquire, fake.release],
+                max_cached_workflows=0,  # no sticky queue: the next worker takes the task
+            )
+        )
+        await stack.enter_async_context(
+            Worker(
+                env.client,
+                task_queue=hooks_task_queue(queue),
+                activities=[fake.permissions, fake.hook],
+            )
+        )
+        return stack
+
+    running = await serve()
+    workflow_id, handle = await _pending(plain)
+    # Signed now, valid until after the expiry (the proof lives 10 minutes, the request 10).
+    at = await env.get_current_time() + timedelta(minutes=5)
+    body = await TEST_KEYS.signed(env.client, "approve", workflow_id, "bob@example.com", None, at)
+    assert isinstance(body, Decision)
+    await running.aclose()  # no worker: the timer and the update meet in one workflow task
+    await env.sleep(timedelta(seconds=RESOLVED.request_timeout_seconds or 0, milliseconds=500))
+    update = asyncio.ensure_future(plain.approve(workflow_id, body))
+    await asyncio.sleep(1)
+    running = await serve()
+    try:
+        outcome = await asyncio.wait_for(update, 30)
+        final = await handle.result()
+    finally:
+        await running.aclose()
+    if outcome.accepted:
+        assert final.status == "deescalated"
+    else:
+        assert final.status == "expired" and "expired" in (outcome.message or "")

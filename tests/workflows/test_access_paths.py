@@ -308,6 +308,21 @@ async def test_overlapping_grants_keep_membership_until_the_later_ends(stack: St
     await keep_history(long, "overlap_long")
 
 
+async def settled(handle: WorkflowHandle[Any, Any], timeout: float = 10.0) -> None:
+    """Wait until no workflow task of ``handle`` is scheduled or running (history says so)."""
+    busy = {
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+    }
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        events = [event async for event in handle.fetch_history_events()]
+        if events and events[-1].event_type not in busy:
+            return
+        assert asyncio.get_running_loop().time() < deadline, "the workflow never settled"
+        await asyncio.sleep(0.05)
+
+
 async def test_terminated_request_still_ends_on_time(
     stack: Stack, time_skipping_env: WorkflowEnvironment
 ) -> None:
@@ -320,7 +335,7 @@ async def test_terminated_request_still_ends_on_time(
     # time-skipping test server never unlocks time when a workflow is terminated while one of
     # its tasks is being worked on.
     state = await wait_for(handle, lambda s: any(e.event == "after_escalate" for e in s.timeline))
-    await asyncio.sleep(0.3)
+    await settled(handle)
     assert "dave@example.com" in stack.members(ADMIN_ROLE)
     await handle.terminate("operator pulled the plug")
     assert state.membership_workflow_id is not None

@@ -1,4 +1,5 @@
-"""The ledger of Aptible memberships jitflow created (or was about to create).
+"""The ledger of Aptible memberships jitflow created (or was about to), and the grant tickets
+it issued (one per request run).
 
 Revision ID: 0003
 Revises: 0002
@@ -29,7 +30,14 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("state IN ('intended', 'created')", name="ck_created_memberships_state"),
     )
+    op.create_table(
+        "issued_tickets",
+        sa.Column("ticket_id", sa.String(1200), primary_key=True),
+        sa.Column("ticket", sa.Text(), nullable=False),
+        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("issued_tickets")
     op.drop_table("created_memberships")
