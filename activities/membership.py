@@ -27,6 +27,7 @@ from activities.aptible.client import AptibleClient
 from activities.aptible.errors import AptibleError
 from activities.blocking import Blocking
 from activities.bot_credentials import BotCredentials
+from activities.heartbeats import heartbeating
 from jitflow.contracts.activities import (
     ACQUIRE_LEASE,
     ADD_MEMBERSHIP,
@@ -128,6 +129,10 @@ class MembershipActivities:
     @activity.defn(name=ADD_MEMBERSHIP.name)
     async def add_aptible_membership(self, call: AddMembershipCall) -> MembershipAdded:
         """Make sure the membership exists; report whether it already did (standing access)."""
+        async with heartbeating():
+            return await self._add(call)
+
+    async def _add(self, call: AddMembershipCall) -> MembershipAdded:
         key = call.key
         # The trust boundary: no membership without a live ticket the worker signed.
         await self._authority.admit(
@@ -176,6 +181,10 @@ class MembershipActivities:
     @activity.defn(name=REMOVE_MEMBERSHIP.name)
     async def remove_aptible_membership(self, call: RemoveMembershipCall) -> MembershipRemoved:
         """Make sure the membership is gone (already gone is success)."""
+        async with heartbeating():
+            return await self._remove(call)
+
+    async def _remove(self, call: RemoveMembershipCall) -> MembershipRemoved:
         key = call.key
         # Ended grants are closed first, so a replayed add with their tickets is refused.
         await self._authority.close(call.closed)
@@ -216,6 +225,10 @@ class MembershipActivities:
     @activity.defn(name=ACQUIRE_LEASE.name)
     async def acquire_lease(self, request: LeaseRequest) -> LeaseGrant:
         """Add the lease to the membership's owner, starting the owner when none runs."""
+        async with heartbeating():
+            return await self._acquire(request)
+
+    async def _acquire(self, request: LeaseRequest) -> LeaseGrant:
         key = request.key
         lease = await self._authority.ticketed(request, activity.info())
         request = LeaseRequest(key=key, lease=lease)
@@ -248,6 +261,10 @@ class MembershipActivities:
         """Release the lease. An owner that completed after its last lease holds nothing; one
         that was closed any other way (terminated, failed) may have left the membership, so a
         cleanup owner is started to remove what jitflow created, and awaited."""
+        async with heartbeating():
+            return await self._release(release)
+
+    async def _release(self, release: LeaseRelease) -> LeaseReleased:
         workflow_id = release.key.workflow_id
         run_id = activity.info().workflow_run_id
         handle = self._client.get_workflow_handle(workflow_id)

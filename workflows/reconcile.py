@@ -78,6 +78,7 @@ class ReconcileWorkflow:
             RemoveMembershipCall(key=key, membership_id=membership_id),
             summary=f"Remove orphan: user {key.user_id} in role {key.role_id}",
             start_to_close=timedelta(minutes=2),
+            heartbeat=steps.HEARTBEAT,
             retry=steps.PATIENT,
             schedule_to_close=timedelta(minutes=10),
         )

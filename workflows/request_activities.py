@@ -106,6 +106,7 @@ async def acquire(resolved: ResolvedRequest, request: LeaseRequest) -> LeaseGran
         request,
         summary=f"Add {resolved.requester} to role {target_text(resolved)}",
         start_to_close=timedelta(minutes=2),
+        heartbeat=steps.HEARTBEAT,
         retry=steps.PATIENT,
         schedule_to_close=timedelta(minutes=15),
     )
@@ -118,6 +119,7 @@ async def release(release: LeaseRelease) -> LeaseReleased:
         release,
         summary="Release the lease on the membership",
         start_to_close=timedelta(minutes=2),
+        heartbeat=steps.HEARTBEAT,
         retry=steps.FOREVER,
     )
 

@@ -156,6 +156,7 @@ class RoleMembershipWorkflow:
                 ),
                 summary=f"Add user {self._key.user_id} to role {self._key.role_id}",
                 start_to_close=timedelta(minutes=2),
+                heartbeat=steps.HEARTBEAT,
                 retry=steps.PATIENT,
                 schedule_to_close=timedelta(minutes=10),
             )
@@ -204,6 +205,7 @@ class RoleMembershipWorkflow:
                     ),
                     summary=f"Remove user {self._key.user_id} from role {self._key.role_id}",
                     start_to_close=timedelta(minutes=2),
+                    heartbeat=steps.HEARTBEAT,
                     retry=steps.FOREVER,
                 )
                 break

@@ -26,6 +26,10 @@ InputT = TypeVar("InputT")
 OutputT = TypeVar("OutputT")
 ResultT = TypeVar("ResultT")
 
+#: The grant path's activities heartbeat (``activities/heartbeats.py``): one whose worker died is
+#: retried after this, not after its start-to-close timeout.
+HEARTBEAT = timedelta(seconds=10)
+
 #: Configuration steps: a few quick attempts.
 QUICK = RetryPolicy(maximum_attempts=3, maximum_interval=timedelta(seconds=10))
 #: Calls to services that may be down for a while; bounded by a schedule-to-close timeout.
@@ -57,12 +61,14 @@ async def call(
     retry: RetryPolicy,
     schedule_to_close: timedelta | None = None,
     task_queue: str | None = None,
+    heartbeat: timedelta | None = None,
 ) -> OutputT:
     """Run the activity ``contract`` names; failures propagate as Temporal raised them."""
     result: OutputT = await workflow.execute_activity(
         contract.name,
         arg,
         task_queue=task_queue,
+        heartbeat_timeout=heartbeat,
         result_type=contract.output,
         start_to_close_timeout=start_to_close,
         schedule_to_close_timeout=schedule_to_close,
@@ -88,6 +94,7 @@ async def run_step(
     retry: RetryPolicy,
     schedule_to_close: timedelta | None = None,
     task_queue: str | None = None,
+    heartbeat: timedelta | None = None,
 ) -> OutputT:
     """``call``, with a failure raised as ``StepFailed`` (and a cancel as a cancel)."""
     try:
@@ -99,6 +106,7 @@ async def run_step(
             retry=retry,
             schedule_to_close=schedule_to_close,
             task_queue=task_queue,
+            heartbeat=heartbeat,
         )
     except ActivityError as error:
         raise step_failure(error) from None
