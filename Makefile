@@ -5,14 +5,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench bench-quick bench-smoke clean
+.PHONY: install run test lint format bench bench-quick bench-smoke chaos clean
 
 install: $(STAMP)
 
+# pip's output goes to .venv/install.log; pip_progress.py shows one line that follows it, so the
+# minute a first install takes never looks like a hang.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@echo "Installing jitflow and its dependencies into $(VENV) (about a minute the first time):"
+	@$(BIN)/python jitflow/devstack/pip_progress.py $(VENV)/install.log install --upgrade pip
+	@$(BIN)/python jitflow/devstack/pip_progress.py $(VENV)/install.log install -e '.[dev]'
 	@touch $(STAMP)
 
 run: $(STAMP)
@@ -44,6 +47,11 @@ bench-quick: $(STAMP)
 # errors, never on speed. Writes bench/results-smoke.json (git-ignored).
 bench-smoke: $(STAMP)
 	$(BIN)/python -m bench.run --smoke $(BENCH_ARGS)
+
+# Grants while the emulator fails calls, the worker is SIGKILLed every K seconds and the dev
+# server restarts once (bench/chaos.py): prints the counts, writes bench/chaos-results.json.
+chaos: $(STAMP)
+	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) .jitflow .pytest_cache .mypy_cache .ruff_cache

@@ -33,7 +33,7 @@ from activities.grant_authority import GrantAuthority
 from activities.identity import IdentityActivities
 from activities.membership import MembershipActivities, as_temporal_failure
 from activities.reconcile import ReconcileActivities
-from activities.reducers import ReducerActivities, check_implementations
+from activities.reducers import IntegrationServices, ReducerActivities, check_implementations
 from activities.secrets import SecretReader
 from jitflow.config.loader import load_config
 from jitflow.config.models import JitflowConfig
@@ -148,6 +148,7 @@ def build_worker(
         roles_provider=lambda: dict(store.user_roles()),
         cache=implementations,
         user_code=user_code,
+        integrations=IntegrationServices(secrets=secrets, identities=store),
     )
 
     async def discover(call: UserDiscoveryCall) -> str | None:

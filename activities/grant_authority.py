@@ -278,6 +278,7 @@ class GrantAuthority:
             requester=requester,
             target=resolved.target,
             fields=fields,
+            contexts={"request": dict(resolved.context)} if resolved.context else {},
         )
         return PermissionsCall(flow=resolved.flow_key, event=event)
 

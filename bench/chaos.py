@@ -33,14 +33,13 @@ from typing import Any
 
 import httpx
 
-from bench.fixtures import APPROVER, BENCH_KEYS, FLOW, Pair
+from bench.fixtures import APPROVER, FLOW, Pair
+from bench.measure import Grant, send_decision
 from bench.stack import RunningStack, bench_stack, child_pid
-from jitflow.contracts.access import AccessState, Decision
+from jitflow.contracts.access import AccessState
 from jitflow.devstack.binaries import temporal_cli
 from jitflow.devstack.stack import temporal_service
 from jitflow.temporal import connect
-from jitflow.trust.keys import public_key_of, sign
-from jitflow.trust.signing import sign_decision
 
 DURATION = 60
 """Each grant's length, in seconds (one of the benchmark flow's allowed durations)."""
@@ -140,20 +139,13 @@ async def _approve(client: Any, watch: Watch) -> None:
                 return
             if state.ready_for_decision and state.aptible_user_id:
                 run_id = (await handle.describe()).run_id
-                key = BENCH_KEYS.private(APPROVER)
-
-                def signer(data: bytes, key: Any = key) -> str:
-                    return sign(key, data)
-
-                proof = sign_decision(
-                    action="approve", workflow_id=watch.workflow_id, run_id=run_id,
-                    decider=APPROVER, org_id=watch.pair.org_id, role_id=watch.pair.role_id,
-                    user_id=watch.pair.user_id, max_duration_seconds=DURATION, message=None,
-                    fingerprint=public_key_of(key).fingerprint, sign=signer,
-                )  # fmt: skip
-                await handle.execute_update(
-                    "approve", Decision(approver=APPROVER, proof=proof), result_type=None
+                pinned = client.get_workflow_handle(
+                    watch.workflow_id, run_id=run_id, first_execution_run_id=run_id
                 )
+                grant = Grant(
+                    pair=watch.pair, handle=pinned, started=time.time(), duration=DURATION
+                )
+                await send_decision(grant, "approve", APPROVER, None)
                 return
         except Exception:  # the worker or the server is down this moment: try again
             pass

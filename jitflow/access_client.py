@@ -7,10 +7,11 @@ this, so none of them imports workflow code: the names and models come from ``ji
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDReusePolicy
 
 from jitflow.contracts.access import (
     AccessRequestInput,
@@ -42,13 +43,31 @@ SETUP_WAIT_SECONDS = 30.0
 class AccessRequests:
     """Start requests, decide them and read their state, on one Temporal client."""
 
-    def __init__(self, client: Client, task_queue: str = DEFAULT_TASK_QUEUE) -> None:
+    def __init__(
+        self,
+        client: Client,
+        task_queue: str = DEFAULT_TASK_QUEUE,
+        *,
+        query_timeout: timedelta | None = None,
+    ) -> None:
+        """``query_timeout`` bounds each ``status`` query: a query needs a worker to answer, and
+        without one the server holds the call for long; a person at a terminal should hear
+        sooner that no worker is running."""
         self.client = client
         self.task_queue = task_queue
+        self.query_timeout = query_timeout
 
     async def start(
-        self, request: AccessRequestInput, workflow_id: str, *, summary: str | None = None
+        self,
+        request: AccessRequestInput,
+        workflow_id: str,
+        *,
+        summary: str | None = None,
+        reuse_ended_id: bool = True,
     ) -> RequestHandle:
+        """Start a request; ``WorkflowAlreadyStartedError`` when ``workflow_id`` is running, or
+        has ended and ``reuse_ended_id`` is False (a person reusing an id by mistake would
+        otherwise start a second, unrelated request under the first one's name)."""
         return await self.client.start_workflow(
             ACCESS_WORKFLOW_TYPE,
             request,
@@ -56,6 +75,9 @@ class AccessRequests:
             task_queue=self.task_queue,
             result_type=AccessState,
             static_summary=summary,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE
+            if reuse_ended_id
+            else WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
 
     def handle(self, workflow_id: str) -> RequestHandle:
@@ -63,7 +85,7 @@ class AccessRequests:
 
     async def status(self, workflow_id: str) -> AccessState:
         state: AccessState = await self.handle(workflow_id).query(
-            STATUS_QUERY, result_type=AccessState
+            STATUS_QUERY, result_type=AccessState, rpc_timeout=self.query_timeout
         )
         return state
 

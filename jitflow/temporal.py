@@ -11,6 +11,7 @@ bare ``temporal server start-dev`` works.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,7 +41,27 @@ _INDEXED_TYPES: dict[str, IndexedValueType.ValueType] = {
 
 
 class TemporalConnectionError(RuntimeError):
-    """Temporal could not be reached; the message names the address and namespace, not secrets."""
+    """Temporal could not be reached; the message names the address and namespace, not secrets.
+
+    ``address`` and ``reason`` are kept apart so that each entry point can add the fix that
+    fits it (the CLI names the local stack's ``make run``; a production worker does not).
+    """
+
+    def __init__(self, address: str, namespace: str, reason: str) -> None:
+        super().__init__(f"cannot reach Temporal at {address} (namespace {namespace!r}): {reason}")
+        self.address = address
+        self.namespace = namespace
+        self.reason = reason
+
+
+def _readable(error: BaseException) -> str:
+    """The cause of a failed connect in a few words: the Rust core's text nests the operating
+    system's message (``Connection refused``) deep inside transport debug output."""
+    text = str(error) or type(error).__name__
+    nested = re.findall(r'(?:message|error): "([^"]+)"', text)
+    if nested:
+        return str(nested[-1])
+    return text.splitlines()[0][:300] if text else type(error).__name__
 
 
 def connect_options(
@@ -74,9 +95,7 @@ async def connect(
         return await Client.connect(**options)
     except Exception as error:
         raise TemporalConnectionError(
-            f"cannot reach Temporal at {options['target_host']} (namespace "
-            f"{options['namespace']!r}): {error}. Start one with `temporal server start-dev` "
-            "or set TEMPORAL_ADDRESS"
+            str(options["target_host"]), str(options["namespace"]), _readable(error)
         ) from None
 
 

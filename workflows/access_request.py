@@ -364,20 +364,13 @@ class AccessRequestWorkflow:
             # `temporal workflow update` pasted right after `start`) is judged once it is ready.
             # Only this early one can be refused after acceptance, which history then records.
             await workflow.wait_condition(lambda: state.ready_for_decision or state.final)
-            if isinstance(body, Decision) and state.permissions is not None:
-                refusal = rules.decision_refusal(
-                    state.permissions, self._resolved(), body.approver, kind
-                )
-                if refusal is None and body.proof is not None:
-                    refusal = rules.binding_refusal(state, body.proof)
-                if refusal:
-                    raise ApplicationError(refusal, type="DecisionRefused", non_retryable=True)
+            refusal = rules.late_refusal(state, kind, body)
+            if refusal:
+                raise ApplicationError(refusal, type="DecisionRefused", non_retryable=True)
         if self._mailbox.busy or state.status != "pending":
             # Two decisions accepted in one workflow task: the first one wins.
             return UpdateOutcome(accepted=False, status=state.status, message="already decided")
         return await self._mailbox.post(kind, body)
-
-    # --- state -------------------------------------------------------------------------------
 
     def _resolved(self) -> ResolvedRequest:
         resolved = self._state.resolved
@@ -396,7 +389,7 @@ class AccessRequestWorkflow:
         self._state.status = status
         self._publish()
 
-    def _publish(self) -> None:
+    def _publish(self) -> None:  # search attributes and Web UI details, from the state
         self._view.publish(self._state, self._duration)
 
     def _fail(self, message: str) -> None:

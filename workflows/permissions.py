@@ -198,3 +198,16 @@ def proof_refusal(
     if proof.nonce in used_nonces:
         return "this proof was already used; sign the decision again"
     return binding_refusal(state, proof)
+
+
+def late_refusal(state: AccessState, action: str, body: object) -> str | None:
+    """Why an ``approve``/``deny`` accepted before the request was set up is refused now that
+    it is: the flow's rules, then (for an approval) what its proof is about."""
+    approver = getattr(body, "approver", None)
+    if approver is None or state.permissions is None or state.resolved is None:
+        return None
+    refusal = decision_refusal(state.permissions, state.resolved, approver, action)
+    proof = getattr(body, "proof", None)
+    if refusal is None and isinstance(proof, DecisionProof):
+        refusal = binding_refusal(state, proof)
+    return refusal

@@ -64,6 +64,14 @@ class RequestEvents:
         note = "standing access: kept at the end" if grant.preexisting else None
         self.record("escalate", state.approver, note)
 
+    def _contexts_for(self, resolved: ResolvedRequest) -> dict[str, dict[str, Any]]:
+        """Sym's per-event contexts; ``"request"`` also holds what the requester gave with
+        ``--context`` (the timeline's own context, the reason as ``message``, stays on top)."""
+        contexts = dict(self._contexts)
+        if resolved.context:
+            contexts["request"] = {**resolved.context, **contexts.get("request", {})}
+        return contexts
+
     def user(self, email: str) -> UserData:
         """A user as reducers see them: role from the recorded permissions, the requester's
         Aptible identity once it is known."""
@@ -93,6 +101,6 @@ class RequestEvents:
             actors={
                 event: self.user(email) for event, email in self._actors.items() if is_person(email)
             },
-            contexts=dict(self._contexts),
+            contexts=self._contexts_for(resolved),
             step_outputs=dict(self.step_outputs),
         )

@@ -2,24 +2,33 @@
 
 Each command is a thin wrapper over one Temporal call that the ``temporal`` CLI can make too;
 its ``--help`` shows that equivalent command. Refusals (not an approver, already decided...)
-come back from the workflow's update validators and are printed as they are.
+come back from the workflow's update validators and are printed as they are. The exit status
+says how the request stands (``jitflow.cli.outcome``), and no user mistake or unreachable
+service ends in a traceback (``jitflow.cli.calls``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowQueryFailedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from jitflow.access_client import AccessRequests
+from jitflow.cli import calls
+from jitflow.cli.calls import run_call
+from jitflow.cli.describe import describe_state
+from jitflow.cli.naming import command_name
+from jitflow.cli.outcome import Command, CommandError, ExitCode, exit_code
+from jitflow.cli.request_help import CONFIG_ENV, RequestCommand
 from jitflow.cli.signing import body_json, key_option, signer
 from jitflow.contracts.access import (
     AccessRequestInput,
@@ -29,11 +38,8 @@ from jitflow.contracts.access import (
     Revocation,
     UpdateOutcome,
 )
-from jitflow.contracts.names import DEFAULT_TASK_QUEUE
+from jitflow.contracts.names import ACCESS_WORKFLOW_TYPE, DEFAULT_TASK_QUEUE
 from jitflow.contracts.trust import DecisionAction
-from jitflow.temporal import TemporalConnectionError, connect
-
-_T = TypeVar("_T")
 
 _connection_options = [
     click.option("--address", envvar="TEMPORAL_ADDRESS", help="Temporal frontend host:port."),
@@ -47,60 +53,8 @@ def _with_connection(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def _run(address: str | None, namespace: str | None, call: Callable[[Client], Awaitable[_T]]) -> _T:
-    """Connect and run ``call``; turn Temporal's errors into one readable line and exit 1."""
-
-    async def go() -> _T:
-        client = await connect(address, namespace)
-        return await call(client)
-
-    try:
-        return asyncio.run(go())
-    except TemporalConnectionError as error:
-        raise click.ClickException(str(error)) from None
-    except WorkflowUpdateFailedError as error:
-        cause = error.cause
-        message = cause.message if isinstance(cause, ApplicationError) else str(cause)
-        raise click.ClickException(f"refused: {message}") from None
-    except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND:
-            if "already completed" in error.message:
-                raise click.ClickException(
-                    "the request has ended, so nothing can change it; "
-                    "`jitflow status ID` shows how it ended"
-                ) from None
-            raise click.ClickException(f"not found: {error.message}") from None
-        raise click.ClickException(f"Temporal said: {error.message}") from None
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.isoformat(timespec="seconds") if moment else "-"
-
-
-def describe_state(state: AccessState) -> str:
-    """A short, readable block for a terminal."""
-    resolved = state.resolved
-    target = (resolved.target.label or resolved.target.name) if resolved else state.input.target
-    lines = [
-        f"request   {state.workflow_id}",
-        f"status    {state.status}",
-        f"requester {resolved.requester if resolved else state.input.requester}",
-        f"target    {target}",
-    ]
-    if resolved:
-        lines.append(f"duration  {resolved.duration_seconds}s (flow {resolved.flow_name})")
-    if state.approver:
-        message = f" ({state.decision_message})" if state.decision_message else ""
-        lines.append(f"decided   by {state.approver}{message}")
-    if state.escalated_at:
-        lines.append(f"granted   {_when(state.escalated_at)}, ends {_when(state.expires_at)}")
-    if state.preexisting:
-        lines.append("note      standing access: the user already held this role; kept")
-    if state.deescalated_at:
-        lines.append(f"removed   {_when(state.deescalated_at)}")
-    if state.error:
-        lines.append(f"error     {state.error}")
-    return "\n".join(lines)
+def _requests(client: Client, task_queue: str = DEFAULT_TASK_QUEUE) -> AccessRequests:
+    return AccessRequests(client, task_queue, query_timeout=calls.QUERY_TIMEOUT)
 
 
 #: How long a command waits for the workflow to reach the state it reports.
@@ -118,13 +72,217 @@ async def _wait_for_state(
     A request's first steps (configuration, identity, permissions) run in activities, so the
     state a command wants to show may be a moment behind the call that caused it.
     """
-    requests = AccessRequests(client)
+    requests = _requests(client)
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         state = await requests.status(workflow_id)
         if done(state) or asyncio.get_running_loop().time() > deadline:
             return state
         await asyncio.sleep(0.1)
+
+
+def _exit(code: ExitCode) -> None:
+    if code != ExitCode.DONE:
+        raise SystemExit(int(code))
+
+
+# --- request -------------------------------------------------------------------------------
+
+
+def parse_fields(items: tuple[str, ...]) -> dict[str, Any]:
+    """``--field name=value`` options as a dict."""
+    fields: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{item!r} is not name=value", param_hint="--field")
+        fields[name.strip()] = value
+    return fields
+
+
+def parse_context(items: tuple[str, ...]) -> dict[str, Any]:
+    """``--context KEY=VALUE`` and ``--context @file.json`` options merged in order (a later
+    key wins), for reducers' ``event.get_context("request")``."""
+    context: dict[str, Any] = {}
+    for item in items:
+        if item.startswith("@"):
+            path = Path(item[1:])
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as error:
+                raise click.BadParameter(
+                    f"cannot read {str(path)!r}: {error.strerror or error}", param_hint="--context"
+                ) from None
+            except UnicodeDecodeError:
+                raise click.BadParameter(
+                    f"{str(path)!r} is not UTF-8 text", param_hint="--context"
+                ) from None
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as error:
+                raise click.BadParameter(
+                    f"{str(path)!r} is not JSON: {error}", param_hint="--context"
+                ) from None
+            if not isinstance(value, dict):
+                raise click.BadParameter(
+                    f"{str(path)!r} holds a JSON {type(value).__name__}, not an object "
+                    '(expected {"key": value, ...})',
+                    param_hint="--context",
+                )
+            context.update(value)
+            continue
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(
+                f"{item!r} is neither KEY=VALUE nor @FILE.json", param_hint="--context"
+            )
+        context[name.strip()] = value
+    return context
+
+
+def _settled(state: AccessState) -> bool:
+    """Worth reporting: ended, or waiting for people (an auto-approval is followed until the
+    grant is in place, so that the exit status can say "granted")."""
+    return state.final or (state.ready_for_decision and state.status != "approved")
+
+
+async def _id_in_use(requests: AccessRequests, workflow_id: str) -> str:
+    """Say what holds ``workflow_id`` and what to do instead: see it, or pick another id."""
+    prog = command_name()
+    other_id = "pick another --id (without --id, one is generated)"
+    try:
+        description = await requests.handle(workflow_id).describe()
+    except RPCError:
+        return f"id {workflow_id!r} is already taken; {other_id}"
+    running = description.status == WorkflowExecutionStatus.RUNNING
+    if description.workflow_type != ACCESS_WORKFLOW_TYPE:
+        state_text = "running" if running else "ended"
+        return (
+            f"id {workflow_id!r} belongs to a {description.workflow_type} workflow "
+            f"({state_text}), not an access request; {other_id}"
+        )
+    try:
+        state: AccessState | None = await requests.status(workflow_id)
+    except (RPCError, WorkflowQueryFailedError):
+        state = None  # no worker to answer: Temporal's own status still tells open from ended
+    if state is not None:
+        target = state.resolved.target.label if state.resolved else None
+        asked = f"{state.input.requester} asked for {target or state.input.target}"
+        status_text = f"{state.status}: {asked}"
+    else:
+        status_text = (description.status.name if description.status else "unknown").lower()
+    see = f"`{prog} status {workflow_id}`"
+    if running:
+        return (
+            f"request {workflow_id!r} is already open ({status_text}); see it with {see}, "
+            f"or {other_id}"
+        )
+    return (
+        f"request {workflow_id!r} has already ended ({status_text}); {see} shows it. To request "
+        f"again, {other_id}, or add --new-run to start a new request under this id"
+    )
+
+
+@click.command(cls=RequestCommand)
+@click.option("--flow", default="aptible_access", show_default=True, help="Flow name.")
+@click.option("--target", required=True, help="Target name, label or role id.")
+@click.option("--requester", required=True, help="Requester's email.")
+@click.option("--duration", required=True, help="One of the flow's durations: 1h, 3600...")
+@click.option("--reason", default=None, help="Why (the flow's reason field).")
+@click.option("--field", "fields", multiple=True, help="Another prompt field, as name=value.")
+@click.option(
+    "--context",
+    "contexts",
+    multiple=True,
+    metavar="KEY=VALUE|@FILE.json",
+    help='Context for the flow\'s reducers (event.get_context("request")); repeatable.',
+)
+@click.option("--id", "workflow_id", default=None, help="Workflow id (default: generated).")
+@click.option(
+    "--new-run",
+    is_flag=True,
+    help="Allow an --id whose earlier request has ended: start a new request under it.",
+)
+@click.option("--task-queue", envvar="JITFLOW_TASK_QUEUE", default=DEFAULT_TASK_QUEUE)
+@click.option(
+    "--config",
+    "config_path",
+    envvar=CONFIG_ENV,
+    default=None,
+    metavar="DIR",
+    help="Configuration whose flows this help lists (default: $JITFLOW_CONFIG, else "
+    "examples/aptible). The worker checks the request against its own.",
+)
+@_with_connection
+def request(
+    flow: str,
+    target: str,
+    requester: str,
+    duration: str,
+    reason: str | None,
+    fields: tuple[str, ...],
+    contexts: tuple[str, ...],
+    workflow_id: str | None,
+    new_run: bool,
+    task_queue: str,
+    config_path: str | None,
+    address: str | None,
+    namespace: str | None,
+) -> None:
+    """Request access: start an AccessRequest workflow.
+
+    Waits until approvers can act (or the request has ended) and exits 0 when access was
+    granted at once, 3 while it waits for a decision, 4 when it was refused, 5 when it failed.
+
+    \b
+    Equivalent:
+      temporal workflow start --type AccessRequest --task-queue jitflow \\
+        --input '{"flow": "aptible_access", "target": "admin_prod",
+                  "requester": "alice@example.com", "duration": "1h", "reason": "..."}'
+    """
+    body = AccessRequestInput(
+        flow=flow,
+        target=target,
+        requester=requester,
+        duration=int(duration) if duration.isdigit() else duration,
+        reason=reason,
+        fields=parse_fields(fields),
+        context=parse_context(contexts),
+    )
+    chosen_id = workflow_id or f"access-{uuid.uuid4()}"
+
+    async def start(client: Client) -> AccessState:
+        requests = _requests(client, task_queue)
+        try:
+            handle = await requests.start(
+                body,
+                chosen_id,
+                summary=f"{requester} requests {target} for {duration}",
+                reuse_ended_id=new_run,
+            )
+        except WorkflowAlreadyStartedError:
+            raise CommandError(await _id_in_use(requests, chosen_id)) from None
+        return await _wait_for_state(client, handle.id, _settled)
+
+    state = run_call(address, namespace, start, workflow_id=chosen_id)
+    started = state.workflow_id
+    prog = command_name()
+    if state.status == "failed":
+        # Nothing was requested: say why, not "requested: <id>".
+        raise CommandError(f"request {started} failed: {state.error}", ExitCode.FAILED)
+    click.echo(f"requested: {started}")
+    click.echo(describe_state(state))
+    if state.status == "pending":
+        click.echo(f"  approve: {prog} approve {started} --approver <email> --key <their key>")
+    elif state.status == "approved":
+        click.echo("  access is being granted; status shows when it is in place")
+    elif state.status == "escalated":
+        click.echo(f"  revoke:  {prog} revoke {started} --by <email> --key <their key>")
+    click.echo(f"  status:  {prog} status {started}")
+    _exit(exit_code("request", state.status))
+
+
+# --- decisions -----------------------------------------------------------------------------
 
 
 def _print_outcome(outcome: UpdateOutcome) -> None:
@@ -134,74 +292,12 @@ def _print_outcome(outcome: UpdateOutcome) -> None:
         click.echo(f"not applied: {outcome.message} (status {outcome.status})")
 
 
-@click.command()
-@click.option("--flow", default="aptible_access", show_default=True, help="Flow name.")
-@click.option("--target", required=True, help="Target name, label or role id.")
-@click.option("--requester", required=True, help="Requester's email.")
-@click.option("--duration", required=True, help="One of the flow's durations: 1h, 3600...")
-@click.option("--reason", default=None, help="Why (the flow's reason field).")
-@click.option("--field", "fields", multiple=True, help="Another prompt field, as name=value.")
-@click.option("--id", "workflow_id", default=None, help="Workflow id (default: generated).")
-@click.option("--task-queue", envvar="JITFLOW_TASK_QUEUE", default=DEFAULT_TASK_QUEUE)
-@_with_connection
-def request(
-    flow: str,
-    target: str,
-    requester: str,
-    duration: str,
-    reason: str | None,
-    fields: tuple[str, ...],
-    workflow_id: str | None,
-    task_queue: str,
-    address: str | None,
-    namespace: str | None,
-) -> None:
-    """Request access: start an AccessRequest workflow.
-
-    \b
-    Equivalent:
-      temporal workflow start --type AccessRequest --task-queue jitflow \\
-        --input '{"flow": "aptible_access", "target": "admin_prod",
-                  "requester": "alice@example.com", "duration": "1h", "reason": "..."}'
-    """
-    extra: dict[str, Any] = {}
-    for item in fields:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"{item!r} is not name=value", param_hint="--field")
-        extra[name] = value
-    body = AccessRequestInput(
-        flow=flow,
-        target=target,
-        requester=requester,
-        duration=int(duration) if duration.isdigit() else duration,
-        reason=reason,
-        fields=extra,
+def _decision_command(name: Command, equivalent: str) -> click.Command:
+    @click.command(
+        name=name,
+        help=f"{name.capitalize()} a pending request.\n\nExits 0 when done, 4 when refused "
+        f"(README: exit codes).\n\n{equivalent}",
     )
-    chosen_id = workflow_id or f"access-{uuid.uuid4()}"
-
-    async def start(client: Client) -> AccessState:
-        handle = await AccessRequests(client, task_queue).start(
-            body, chosen_id, summary=f"{requester} requests {target} for {duration}"
-        )
-        # Wait until approvers can act (or the request already ended: refused, auto-approved).
-        return await _wait_for_state(
-            client, handle.id, lambda state: state.ready_for_decision or state.final
-        )
-
-    state = _run(address, namespace, start)
-    started = state.workflow_id
-    click.echo(f"requested: {started}")
-    click.echo(describe_state(state))
-    if state.status == "failed":
-        raise SystemExit(1)
-    if state.status == "pending":
-        click.echo(f"  approve: jitflow approve {started} --approver <email>")
-    click.echo(f"  status:  jitflow status {started}")
-
-
-def _decision_command(name: str, equivalent: str) -> click.Command:
-    @click.command(name=name, help=f"{name.capitalize()} a pending request.\n\n{equivalent}")
     @click.argument("workflow_id")
     @click.option("--approver", required=True, help="Email of who decides.")
     @click.option("--message", default=None, help="Optional decision message.")
@@ -218,7 +314,7 @@ def _decision_command(name: str, equivalent: str) -> click.Command:
         key = signer(key_path)
 
         async def decide(client: Client) -> tuple[UpdateOutcome, AccessState | None]:
-            requests = AccessRequests(client)
+            requests = _requests(client)
             send = requests.approve if name == "approve" else requests.deny
             action: DecisionAction = "approve" if name == "approve" else "deny"
             body = await requests.signed(action, workflow_id, approver, message, key)
@@ -233,12 +329,13 @@ def _decision_command(name: str, equivalent: str) -> click.Command:
             )
             return outcome, granted
 
-        outcome, granted = _run(address, namespace, decide)
+        outcome, granted = run_call(address, namespace, decide, workflow_id=workflow_id)
         _print_outcome(outcome)
+        status = outcome.status
         if granted is not None:
             click.echo(describe_state(granted))
-            if granted.status == "failed":
-                raise SystemExit(1)
+            status = granted.status
+        _exit(exit_code(name, status, accepted=outcome.accepted))
 
     return command
 
@@ -246,12 +343,12 @@ def _decision_command(name: str, equivalent: str) -> click.Command:
 approve = _decision_command(
     "approve",
     "\b\nEquivalent:\n  temporal workflow update execute --workflow-id ID --name approve \\\n"
-    '    --input \'{"approver": "bob@example.com", "message": "ok"}\'',
+    '    --input "$(jitflow sign approve ID --approver bob@example.com --message ok)"',
 )
 deny = _decision_command(
     "deny",
     "\b\nEquivalent:\n  temporal workflow update execute --workflow-id ID --name deny \\\n"
-    '    --input \'{"approver": "bob@example.com", "message": "not now"}\'',
+    "    --input \"$(jitflow sign deny ID --approver bob@example.com --message 'not now')\"",
 )
 
 
@@ -271,21 +368,25 @@ def revoke(
 ) -> None:
     """Revoke granted access now.
 
+    Exits 0 once access is removed, 4 when refused (README: exit codes).
+
     \b
     Equivalent:
       temporal workflow update execute --workflow-id ID --name revoke \\
-        --input '{"by": "alice@example.com", "message": "done"}'
+        --input "$(jitflow sign revoke ID --by alice@example.com --message done)"
     """
 
     key = signer(key_path)
 
     async def call(client: Client) -> UpdateOutcome:
-        requests = AccessRequests(client)
+        requests = _requests(client)
         body = await requests.signed("revoke", workflow_id, by, message, key)
         assert isinstance(body, Revocation)
         return await requests.revoke(workflow_id, body)
 
-    _print_outcome(_run(address, namespace, call))
+    outcome = run_call(address, namespace, call, workflow_id=workflow_id)
+    _print_outcome(outcome)
+    _exit(exit_code("revoke", outcome.status, accepted=outcome.accepted))
 
 
 @click.command()
@@ -304,21 +405,28 @@ def cancel(
 ) -> None:
     """Withdraw your own pending request.
 
+    Exits 0 once withdrawn, 4 when refused (README: exit codes).
+
     \b
     Equivalent:
       temporal workflow update execute --workflow-id ID --name cancel \\
-        --input '{"by": "alice@example.com"}'
+        --input "$(jitflow sign cancel ID --by alice@example.com)"
     """
 
     key = signer(key_path)
 
     async def call(client: Client) -> UpdateOutcome:
-        requests = AccessRequests(client)
+        requests = _requests(client)
         body = await requests.signed("cancel", workflow_id, by, message, key)
         assert isinstance(body, Cancellation)
         return await requests.cancel(workflow_id, body)
 
-    _print_outcome(_run(address, namespace, call))
+    outcome = run_call(address, namespace, call, workflow_id=workflow_id)
+    _print_outcome(outcome)
+    _exit(exit_code("cancel", outcome.status, accepted=outcome.accepted))
+
+
+# --- reading -------------------------------------------------------------------------------
 
 
 @click.command()
@@ -326,7 +434,7 @@ def cancel(
 @click.option("--json", "as_json", is_flag=True, help="Print the whole state as JSON.")
 @_with_connection
 def status(workflow_id: str, as_json: bool, address: str | None, namespace: str | None) -> None:
-    """Show a request's state.
+    """Show a request's state: its reason, decision and timeline.
 
     \b
     Equivalent:
@@ -334,9 +442,9 @@ def status(workflow_id: str, as_json: bool, address: str | None, namespace: str 
     """
 
     async def call(client: Client) -> AccessState:
-        return await AccessRequests(client).status(workflow_id)
+        return await _requests(client).status(workflow_id)
 
-    state = _run(address, namespace, call)
+    state = run_call(address, namespace, call, workflow_id=workflow_id)
     click.echo(state.model_dump_json(indent=2) if as_json else describe_state(state))
 
 
@@ -349,7 +457,7 @@ def list_query(active: bool) -> str:
 
 @click.command(name="list")
 @click.option("--active", is_flag=True, help="Only grants in force now (JitStatus='escalated').")
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
 @_with_connection
 def list_requests(active: bool, limit: int, address: str | None, namespace: str | None) -> None:
     """List requests, newest first.
@@ -380,7 +488,7 @@ def list_requests(active: bool, limit: int, address: str | None, namespace: str 
             )
         return rows
 
-    rows = _run(address, namespace, call)
+    rows = run_call(address, namespace, call)
     if not rows:
         click.echo("no active grants" if active else "no requests")
         return
@@ -419,10 +527,10 @@ def sign(
     key = signer(key_path)
 
     async def call(client: Client) -> str:
-        body = await AccessRequests(client).signed(action, workflow_id, who, message, key)
+        body = await _requests(client).signed(action, workflow_id, who, message, key)
         return body_json(body)
 
-    click.echo(_run(address, namespace, call))
+    click.echo(run_call(address, namespace, call, workflow_id=workflow_id))
 
 
 def register(group: click.Group) -> None:

@@ -7,11 +7,21 @@ from pathlib import Path
 
 import click
 
+from jitflow.cli.naming import command_name, shown_path
 from jitflow.devstack.stack import StackSettings
 
 
 @click.command()
-@click.option("--demo", is_flag=True, help="Play a request → approve → revoke scenario, then stop.")
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Play a request → approve → revoke scenario, then keep the stack up until Ctrl-C.",
+)
+@click.option(
+    "--stop-after-demo",
+    is_flag=True,
+    help="With --demo: stop the stack when the demo ends (its Web UI link then stops working).",
+)
 @click.option(
     "--config",
     "config_dir",
@@ -33,6 +43,7 @@ from jitflow.devstack.stack import StackSettings
 @click.option("--aws-port", default=4566, show_default=True)
 def dev(
     demo: bool,
+    stop_after_demo: bool,
     config_dir: Path,
     state_dir: Path,
     temporal_port: int,
@@ -45,12 +56,18 @@ def dev(
 
     Requests survive a restart: Temporal's database and the emulator's state live in
     --state-dir. With --demo, a scripted request goes through approval, escalation and
-    revocation, each step printed, and the stack stops afterwards.
+    revocation, each step printed; the stack then stays up, so that the Web UI link it prints
+    works, until Ctrl-C (or stops at once with --stop-after-demo).
     """
-    from jitflow.devstack.demo import DemoFailed, instructions, run_demo
+    from jitflow.devstack.binaries import BinaryNotFound, temporal_cli
+    from jitflow.devstack.demo import DemoFailed, after_demo, instructions, run_demo
     from jitflow.devstack.run import run_stack
     from jitflow.devstack.supervisor import StackError
 
+    if stop_after_demo and not demo:
+        raise click.UsageError("--stop-after-demo goes with --demo")
+    # The printed commands name jitflow as it was run here, so that they paste as they are.
+    jitflow = command_name()
     settings = StackSettings(
         state_dir=state_dir,
         config_dir=config_dir,
@@ -63,13 +80,25 @@ def dev(
     def after_start(ready: StackSettings) -> None:
         if demo:
             click.echo("\nDemo: one request, from request to revocation")
-            asyncio.run(run_demo(ready, echo=click.echo))
+            final = asyncio.run(run_demo(ready, echo=click.echo))
             click.echo("Demo finished: access was granted and taken away again.")
+            click.echo(
+                after_demo(
+                    ready, final.workflow_id, keep_running=not stop_after_demo, jitflow=jitflow
+                )
+            )
         else:
-            click.echo(instructions(ready))
+            click.echo(
+                instructions(ready, jitflow=jitflow, temporal=shown_path(str(temporal_cli())))
+            )
 
     try:
-        code = run_stack(settings, after_start=after_start, keep_running=not demo, echo=click.echo)
-    except (StackError, DemoFailed) as error:
+        code = run_stack(
+            settings,
+            after_start=after_start,
+            keep_running=not (demo and stop_after_demo),
+            echo=click.echo,
+        )
+    except (StackError, DemoFailed, BinaryNotFound) as error:
         raise click.ClickException(str(error)) from None
     raise SystemExit(code)

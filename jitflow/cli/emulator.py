@@ -1,4 +1,5 @@
-"""``jitflow emulator``: local stand-ins for the services jitflow calls (now: Aptible auth)."""
+"""``jitflow emulator``: local stand-ins for the services jitflow calls (Aptible auth, and the
+integrations reducers call: PagerDuty, Okta, KnowBe4, AWS Lambda)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from jitflow.cli.service_emulators import register as register_service_emulators
 from jitflow.emulator.app import create_app
 from jitflow.emulator.faults import FaultConfig
 from jitflow.emulator.server import bind_socket, build_server
@@ -20,7 +22,16 @@ def _load_faults(value: str | None) -> FaultConfig | None:
     """``--faults`` takes inline JSON or ``@file``."""
     if value is None:
         return None
-    text = Path(value[1:]).read_text(encoding="utf-8") if value.startswith("@") else value
+    if value.startswith("@"):
+        try:
+            text = Path(value[1:]).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            raise click.BadParameter(
+                f"cannot read {value[1:]!r}: {reason}", param_hint="--faults"
+            ) from None
+    else:
+        text = value
     try:
         return FaultConfig.model_validate_json(text)
     except ValueError as exc:
@@ -80,3 +91,7 @@ def aptible(
         json.dumps({"aptible_auth_root_url": f"http://{host}:{bound_port}"}),
     )
     build_server(app, log_level=log_level).run(sockets=[sock])
+
+
+# The integrations' emulators (PagerDuty, Okta, KnowBe4, Lambda) live in their own module.
+register_service_emulators(emulator)

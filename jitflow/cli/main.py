@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import traceback
 
 import click
 
 from jitflow import __version__
-from jitflow.cli import access, dev, emulator, users, validate, worker
+from jitflow.cli import access, dev, emulator, reconcile, users, validate, worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,6 +25,29 @@ main.add_command(emulator.emulator)
 main.add_command(worker.worker)
 main.add_command(dev.dev)
 access.register(main)
+main.add_command(reconcile.reconcile)
+
+
+#: Set to show the traceback of an unexpected error instead of its one-line summary.
+DEBUG_ENV = "JITFLOW_DEBUG"
+
+
+def _unexpected(error: Exception) -> int:
+    """Report an error no command anticipated in one line, not a traceback.
+
+    Commands turn every user mistake and unreachable service into a message of their own; what
+    still arrives here is a bug, and a page of traceback would bury the one line that matters.
+    ``JITFLOW_DEBUG=1`` brings the traceback back for whoever investigates.
+    """
+    if os.environ.get(DEBUG_ENV):
+        traceback.print_exception(error)
+    else:
+        print(
+            f"Error: unexpected {type(error).__name__}: {error} (a bug in jitflow; "
+            f"{DEBUG_ENV}=1 shows the traceback)",
+            file=sys.stderr,
+        )
+    return 1
 
 
 def run() -> None:
@@ -37,6 +61,8 @@ def run() -> None:
     try:
         main()
         code = 0
+    except Exception as error:
+        code = _unexpected(error)
     except SystemExit as exit_:
         if exit_.code is None:
             code = 0

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from jitflow.cli.outcome import CommandError
 from jitflow.trust.keys import InvalidKey, load_private_key, public_key_of, sign
 from jitflow.trust.signing import SignFunction
 
@@ -32,7 +33,7 @@ def signer(key_path: Path | None) -> tuple[str, SignFunction]:
     """The key's fingerprint and a function that signs with it; a clear error otherwise."""
     path = key_path or Path(os.environ.get(SIGNING_KEY_ENV) or DEFAULT_KEY).expanduser()
     if not path.is_file():
-        raise click.ClickException(
+        raise CommandError(
             f"no signing key at {path}: pass --key, set {SIGNING_KEY_ENV}, or create one with "
             "`ssh-keygen -t ed25519` and register its .pub with `jitflow users add-key EMAIL FILE`"
         )
@@ -41,7 +42,7 @@ def signer(key_path: Path | None) -> tuple[str, SignFunction]:
             path, passphrase=lambda: click.prompt(f"Passphrase for {path}", hide_input=True)
         )
     except InvalidKey as error:
-        raise click.ClickException(str(error)) from None
+        raise CommandError(str(error)) from None
     return public_key_of(private).fingerprint, lambda data: sign(private, data)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from jitflow.cli.naming import unreachable_hint
 from jitflow.temporal import TemporalConnectionError
 
 
@@ -54,5 +55,7 @@ def worker(
                 ready_file=ready_file,
             )
         )
-    except (WorkerConfigError, TemporalConnectionError) as error:
+    except TemporalConnectionError as error:
+        raise click.ClickException(f"{error}; {unreachable_hint(error.address)}") from None
+    except WorkerConfigError as error:
         raise click.ClickException(str(error)) from None

@@ -16,6 +16,7 @@ from jitflow.config.durations import parse_duration
 from jitflow.config.evaluate import BROKEN, FileRef, Unknown
 from jitflow.config.fields import BuildState, Entry, Fields, ResourceReader, is_uuid
 from jitflow.config.hcl import RawBlock
+from jitflow.config.integrations import build_sym_integration, environment_integrations
 from jitflow.config.issues import Site, nearest
 from jitflow.config.models import (
     DEFAULT_DURATIONS_SECONDS,
@@ -31,6 +32,7 @@ from jitflow.config.models import (
     PromptField,
     SecretRef,
     SecretSource,
+    SymIntegration,
 )
 from jitflow.config.schema import (
     ALLOWED_SOURCES,
@@ -57,6 +59,7 @@ class Built:
     secret_sources: dict[str, SecretSource] = field(default_factory=dict)
     secrets: dict[str, SecretRef] = field(default_factory=dict)
     integrations: dict[str, AptibleIntegration] = field(default_factory=dict)
+    sym_integrations: dict[str, SymIntegration] = field(default_factory=dict)
     targets: dict[str, AptibleRoleTarget] = field(default_factory=dict)
     strategies: dict[str, AptibleStrategy] = field(default_factory=dict)
     environments: dict[str, Environment] = field(default_factory=dict)
@@ -231,13 +234,14 @@ class ResourceBuilder:
         type_ = self._type(reader)
         if type_ is not None and type_ not in INTEGRATION_TYPES:
             reader.warning(
-                f"unknown integration type {type_!r}: kept, but jitflow acts only on aptible",
+                f"unknown integration type {type_!r}: kept and offered to reducers as it is",
                 reader.fields.entries["type"].site,
                 nearest(type_, sorted(INTEGRATION_TYPES)),
             )
         if type_ != "aptible":
             if not reader.failed:
                 self._keep(reader, type_)
+                self._sdk_integration(reader, type_)
             return
         name = reader.need_text(reader.fields, "name")
         label = reader.need_text(reader.fields, "label")
@@ -272,6 +276,15 @@ class ResourceBuilder:
             password_secret=secrets["password_secret"],
             location=reader.location,
         )
+        self._sdk_integration(reader, "aptible")
+
+    def _sdk_integration(self, reader: ResourceReader, type_: str | None) -> None:
+        """Also keep the integration in the form reducers' SDK calls read (every type)."""
+        if type_ is None:
+            return
+        integration = build_sym_integration(reader, type_, self.built.secrets)
+        if integration is not None:
+            self.built.sym_integrations[reader.key] = integration
 
     def _uuid(self, reader: ResourceReader, text: str, attribute: str, what: str) -> str:
         """Aptible ids are UUIDs, stored lower case as Aptible's URLs write them; warn otherwise."""
@@ -430,10 +443,15 @@ class ResourceBuilder:
             for key, entry in reader.fields.entries.items()
             if key not in ("name", "label")
         }
+        integrations = environment_integrations(reader, set(self.built.sym_integrations))
         if reader.failed or name is None:
             return
         self.built.environments[reader.key] = Environment(
-            key=reader.key, name=name, label=label, attributes=attributes
+            key=reader.key,
+            name=name,
+            label=label,
+            attributes=attributes,
+            integrations=integrations,
         )
 
     # -- sym_flow -------------------------------------------------------------------------------

@@ -273,6 +273,7 @@ class ConfigLoader:
             strategies=built.strategies,
             targets=built.targets,
             integrations=built.integrations,
+            sym_integrations=built.sym_integrations,
             secrets=built.secrets,
             secret_sources=built.secret_sources,
             environments=built.environments,

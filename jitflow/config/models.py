@@ -66,6 +66,26 @@ class AptibleIntegration(_Frozen):
     location: SourceLocation | None = None
 
 
+class SymIntegration(_Frozen):
+    """Any ``sym_integration`` (``aptible``, ``pagerduty``, ``okta``, ``custom``...), as reducers'
+    SDK calls need it: its type, external id and settings.
+
+    Settings that name a ``sym_secret`` (``api_token_secret = sym_secret.x.id``) are in
+    ``secrets``, and a custom integration's ``secret_ids_json`` list in ``secret_list``: both hold
+    where a credential lives, never the credential. Every other setting is kept as text.
+    """
+
+    key: str
+    type: str
+    name: str
+    label: str | None = None
+    external_id: str = ""
+    settings: dict[str, str] = Field(default_factory=dict)
+    secrets: dict[str, SecretRef] = Field(default_factory=dict)
+    secret_list: tuple[SecretRef, ...] = ()
+    location: SourceLocation | None = None
+
+
 class AptibleRoleTarget(_Frozen):
     """A ``sym_target`` of type ``aptible_role``. ``role_id`` is stored lower case, as Aptible's URLs are."""
 
@@ -151,12 +171,14 @@ class Flow(_Frozen):
 
 
 class Environment(_Frozen):
-    """A ``sym_environment``; parsed and kept, jitflow does not act on it."""
+    """A ``sym_environment``. ``integrations`` is its ``integrations`` map as Sym's SDK reads it:
+    the key without ``_id`` (``pagerduty_id`` -> ``pagerduty``) -> the ``sym_integration`` key."""
 
     key: str
     name: str
     label: str | None = None
     attributes: dict[str, object] = Field(default_factory=dict)
+    integrations: dict[str, str] = Field(default_factory=dict)
 
 
 class KeptResource(_Frozen):
@@ -192,6 +214,8 @@ class JitflowConfig(_Frozen):
     strategies: dict[str, AptibleStrategy] = Field(default_factory=dict)
     targets: dict[str, AptibleRoleTarget] = Field(default_factory=dict)
     integrations: dict[str, AptibleIntegration] = Field(default_factory=dict)
+    #: Every ``sym_integration`` of any type (aptible ones too), for the SDK's integration calls.
+    sym_integrations: dict[str, SymIntegration] = Field(default_factory=dict)
     secrets: dict[str, SecretRef] = Field(default_factory=dict)
     secret_sources: dict[str, SecretSource] = Field(default_factory=dict)
     environments: dict[str, Environment] = Field(default_factory=dict)

@@ -105,6 +105,7 @@ INTEGRATION_TYPES = frozenset(
         "aws_lambda",
         "google",
         "jira",
+        "knowbe4",
         "opsgenie",
         "tailscale",
         "datadog",

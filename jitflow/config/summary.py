@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from jitflow.config.durations import format_duration
+from jitflow.config.integrations import flow_integrations
 from jitflow.config.models import AptibleIntegration, Flow, JitflowConfig, SecretRef
 
 
@@ -33,6 +34,13 @@ def _flow_lines(config: JitflowConfig, flow: Flow) -> list[str]:
         f"  durations:       {', '.join(format_duration(s) for s in flow.durations)}",
         f"  request timeout: {timeout}",
     ]
+    reachable = flow_integrations(config, flow)
+    if reachable:
+        names = ", ".join(
+            f"{name} (sym_integration.{integration.key})"
+            for name, integration in sorted(reachable.items())
+        )
+        lines.append(f"  integrations:    {names}")
     strategy = config.strategies.get(flow.params.strategy or "")
     if strategy is None:
         lines.append("  strategy:        none (approval-only flow)")

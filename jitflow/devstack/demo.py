@@ -32,8 +32,17 @@ APPROVER = "bob@example.com"
 TARGET = "admin_prod"
 
 
-def instructions(settings: StackSettings) -> str:
-    """The copy-paste block printed once the stack is ready."""
+def instructions(
+    settings: StackSettings,
+    jitflow: str = ".venv/bin/jitflow",
+    temporal: str = ".venv/bin/temporal",
+) -> str:
+    """The copy-paste block printed once the stack is ready.
+
+    ``jitflow`` and ``temporal`` are the commands as the person can type them (``jitflow dev``
+    passes the way it was itself run, so the block works whether the venv is on PATH or not).
+    """
+    j, t = jitflow, temporal
     address = settings.temporal_address
     bob_key = key_path(settings.state_dir, APPROVER)
     alice_key = key_path(settings.state_dir, REQUESTER)
@@ -51,22 +60,44 @@ jitflow is running.
 
 In another terminal (from this folder), with jitflow's CLI:
   export TEMPORAL_ADDRESS={address}
-  .venv/bin/jitflow request --target admin_prod --requester alice@example.com --duration 10m --reason "investigate incident 42" --id demo-1
-  .venv/bin/jitflow approve demo-1 --approver bob@example.com --key {bob_key}
-  .venv/bin/jitflow list --active
-  .venv/bin/jitflow revoke demo-1 --by alice@example.com --key {alice_key}
-  .venv/bin/jitflow status demo-1
+  {j} request --target admin_prod --requester alice@example.com --duration 10m --reason "investigate incident 42" --id demo-1
+  {j} approve demo-1 --approver bob@example.com --key {bob_key}
+  {j} list --active
+  {j} revoke demo-1 --by alice@example.com --key {alice_key}
+  {j} status demo-1
 
 Or with the temporal CLI:
-  .venv/bin/temporal workflow start --address {address} --type AccessRequest --task-queue jitflow --workflow-id demo-2 --input '{request_json}'
-  .venv/bin/temporal workflow update execute --address {address} --workflow-id demo-2 --name approve --input "$(.venv/bin/jitflow sign approve demo-2 --approver bob@example.com --key {bob_key} --address {address})"
-  .venv/bin/temporal workflow list --address {address} --query "JitRequester='alice@example.com'"
-  .venv/bin/temporal workflow update execute --address {address} --workflow-id demo-2 --name revoke --input "$(.venv/bin/jitflow sign revoke demo-2 --by alice@example.com --key {alice_key} --address {address})"
-  .venv/bin/temporal workflow query --address {address} --workflow-id demo-2 --type status
+  {t} workflow start --address {address} --type AccessRequest --task-queue jitflow --workflow-id demo-2 --input '{request_json}'
+  {t} workflow update execute --address {address} --workflow-id demo-2 --name approve --input "$({j} sign approve demo-2 --approver bob@example.com --key {bob_key} --address {address})"
+  {t} workflow list --address {address} --query "JitRequester='alice@example.com'"
+  {t} workflow update execute --address {address} --workflow-id demo-2 --name revoke --input "$({j} sign revoke demo-2 --by alice@example.com --key {alice_key} --address {address})"
+  {t} workflow query --address {address} --workflow-id demo-2 --type status
 
 Watch them in the Web UI: {settings.ui_url}/namespaces/default/workflows?query=JitRequester%3D%22alice%40example.com%22
 Ctrl-C stops everything.
 """
+
+
+def after_demo(
+    settings: StackSettings,
+    workflow_id: str,
+    *,
+    keep_running: bool,
+    jitflow: str = ".venv/bin/jitflow",
+) -> str:
+    """What to say once the demo is over: where to look while the stack stays up, or, when it
+    stops at once, that the links it printed no longer work."""
+    if not keep_running:
+        return (
+            "The stack stops now, so the Web UI link above no longer works "
+            "(run without --stop-after-demo to keep it up)."
+        )
+    return (
+        "The stack stays up so that you can look around:\n"
+        f"  Web UI:   {settings.ui_url}/namespaces/default/workflows/{workflow_id}\n"
+        f"  status:   {jitflow} status {workflow_id} --address {settings.temporal_address}\n"
+        "Ctrl-C stops everything."
+    )
 
 
 def _key(settings: StackSettings, email: str) -> SigningKey:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jitflow.devstack.binaries import temporal_cli
-from jitflow.devstack.supervisor import Service, tcp_ready
+from jitflow.devstack.supervisor import Service, StackError, tcp_ready
 from jitflow.search_attributes import dev_server_args
 
 #: The bot secret of the example configuration, as Sym's page shows it.
@@ -111,8 +111,20 @@ def temporal_service(settings: StackSettings) -> Service:
 
 def aptible_emulator_service(settings: StackSettings) -> Service:
     if not settings.emulator_state.exists():
+        seed = settings.config_dir / "emulator-state.json"
+        if not seed.is_file():
+            where = (
+                f"{settings.config_dir} has no emulator-state.json"
+                if settings.config_dir.is_dir()
+                else f"there is no folder {settings.config_dir}"
+            )
+            raise StackError(
+                f"aptible-emulator: {where}, which the local Aptible emulator starts from; "
+                "pass --config with a folder that has one (examples/aptible does), or copy "
+                "examples/aptible/emulator-state.json there"
+            )
         settings.state_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(settings.config_dir / "emulator-state.json", settings.emulator_state)
+        shutil.copyfile(seed, settings.emulator_state)
     return Service(
         name="aptible-emulator",
         argv=[

@@ -92,9 +92,19 @@ def single_instance(lock_path: Path) -> Iterator[None]:
 class Supervisor:
     """Starts services in order and stops them all, newest first."""
 
-    def __init__(self, log_dir: Path, progress: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        log_dir: Path,
+        progress: Callable[[str], None] = print,
+        *,
+        still_waiting_every: float = 10.0,
+    ) -> None:
+        """``still_waiting_every`` seconds, a service that is slow to start (Temporal creating
+        its database on a first run) gets a line saying it is still coming, so that a long wait
+        never looks like a hang."""
         self._log_dir = log_dir
         self._progress = progress
+        self._still_waiting_every = still_waiting_every
         self._running: list[tuple[Service, subprocess.Popen[bytes], IO[bytes]]] = []
 
     def start(self, service: Service) -> None:
@@ -123,8 +133,16 @@ class Supervisor:
             log.close()
             raise StackError(f"{service.name}: cannot run {service.argv[0]!r}: {error}") from error
         self._running.append((service, process, log))
-        deadline = time.monotonic() + service.ready_timeout
+        started = time.monotonic()
+        deadline = started + service.ready_timeout
+        next_note = started + self._still_waiting_every
         while not service.ready():
+            if time.monotonic() >= next_note:
+                self._progress(
+                    f"  still waiting for {service.name} ({time.monotonic() - started:.0f}s of "
+                    f"at most {service.ready_timeout:.0f}s; log: {log_path})"
+                )
+                next_note += self._still_waiting_every
             if process.poll() is not None:
                 raise StackError(
                     f"{service.name} exited with code {process.returncode} while starting; "

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import uvicorn
 
-from jitflow.emulator.app import EmulatorApp
+#: Any ASGI application: the Aptible emulator or one of the small service emulators.
+AsgiApp = Callable[[Any, Any, Any], Awaitable[None]]
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -26,8 +29,8 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def build_server(app: EmulatorApp, *, log_level: str = "warning") -> uvicorn.Server:
-    """A uvicorn server for the emulator: h11 (dropped connections rely on it), no lifespan, no
+def build_server(app: AsgiApp, *, log_level: str = "warning") -> uvicorn.Server:
+    """A uvicorn server for an emulator: h11 (dropped connections rely on it), no lifespan, no
     proxy-header rewriting, and a short graceful shutdown so tests stop quickly."""
     config = uvicorn.Config(
         app,

@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from jitflow.config.issues import ConfigIssue
 from jitflow.config.models import JitflowConfig
+from jitflow.reducer_runtime.call_checks import call_issues
 from jitflow.reducer_runtime.errors import ImplementationError
 from jitflow.reducer_runtime.loader import implementation_path, load_implementation
 from jitflow.reducer_runtime.options import hook_options
@@ -46,5 +47,8 @@ def check_implementations(config: JitflowConfig) -> list[str]:
 
 
 def implementation_issues(config: JitflowConfig) -> list[ConfigIssue]:
-    """``check_implementations`` as configuration errors, the form ``jitflow validate`` reports."""
-    return [ConfigIssue(message) for message in check_implementations(config)]
+    """``check_implementations`` as configuration errors, the form ``jitflow validate`` reports,
+    then each flow's integration calls that would raise (``call_checks``): errors when nothing
+    catches them, warnings inside a ``try`` that catches ``SymException``."""
+    issues = [ConfigIssue(message) for message in check_implementations(config)]
+    return issues + call_issues(config)

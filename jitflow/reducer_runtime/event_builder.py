@@ -10,13 +10,15 @@ import re
 import uuid
 from typing import Any
 
-from jitflow.config.models import AptibleRoleTarget, Flow, JitflowConfig
+from jitflow.config.integrations import flow_integrations
+from jitflow.config.models import AptibleRoleTarget, Flow, JitflowConfig, SecretRef, SymIntegration
 from jitflow.contracts.events import EventData, TargetData, UserData
 from jitflow.reducer_runtime.handlers import EVENT_NAMES
 from jitflow.sdk.event import Channel, Event, EventMeta, Payload
 from jitflow.sdk.flow import Environment, Run
 from jitflow.sdk.flow import Flow as SymFlow
 from jitflow.sdk.resource import JITFLOW_ORG, SRN
+from jitflow.sdk.secret import Secret, SecretSource
 from jitflow.sdk.strategies import Integration
 from jitflow.sdk.strategy import Strategy
 from jitflow.sdk.target import AccessTarget
@@ -102,11 +104,60 @@ def _strategy(config: JitflowConfig, flow: Flow) -> Strategy | None:
     )
 
 
+def _secret(config: JitflowConfig, ref: SecretRef) -> Secret:
+    """A ``sym_secret`` as the SDK's ``Secret``: where it lives; ``retrieve_value()`` reads it."""
+    source = config.secret_sources.get(ref.source)
+    return Secret(
+        srn=SRN(JITFLOW_ORG, "secret", "aws_secrets_manager", slug(ref.key), "latest"),
+        id=ref.key,
+        path=ref.path,
+        source=SecretSource(
+            srn=SRN(JITFLOW_ORG, "secrets", "aws_secrets_manager", slug(ref.source), "latest"),
+            type=ref.source_type,
+            settings=dict(source.settings) if source else {},
+        ),
+        settings={"json_key": ref.json_key} if ref.json_key else {},
+    )
+
+
+def sdk_integration(config: JitflowConfig, integration: SymIntegration) -> Integration:
+    """A configured integration as reducers see it: secret settings as ``Secret`` objects, a
+    custom integration's ``secret_ids_json`` as ``settings["secrets"]``, as in Sym."""
+    settings: dict[str, Any] = dict(integration.settings)
+    settings.update({name: _secret(config, ref) for name, ref in integration.secrets.items()})
+    if integration.secret_list:
+        settings["secrets"] = [_secret(config, ref) for ref in integration.secret_list]
+    return Integration(
+        type=integration.type,
+        external_id=integration.external_id,
+        name=integration.name,
+        settings=settings,
+    )
+
+
+def environment_integrations(
+    config: JitflowConfig, flow: Flow, strategy: Strategy | None
+) -> dict[str, Integration]:
+    """``event.flow.environment.integrations``: every integration the flow reaches, by the
+    name Sym's SDK uses (``"pagerduty"``, ``"aws_lambda"``, a custom one's environment key).
+
+    The Aptible strategy's own integration is the one without its bot's secrets.
+    """
+    found = {
+        name: sdk_integration(config, integration)
+        for name, integration in flow_integrations(config, flow).items()
+        if integration.type != "aptible"
+    }
+    if strategy is not None:
+        found["aptible"] = strategy.integration
+    return found
+
+
 def _sym_flow(config: JitflowConfig, flow: Flow) -> SymFlow:
     strategy = _strategy(config, flow)
     environment = Environment(
         srn=SRN(JITFLOW_ORG, "environment", None, slug(flow.environment or "default"), "latest"),
-        integrations={"aptible": strategy.integration} if strategy else {},
+        integrations=environment_integrations(config, flow, strategy),
     )
     return SymFlow(
         srn=SRN(JITFLOW_ORG, "flow", None, slug(flow.name), "latest"),

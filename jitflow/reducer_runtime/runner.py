@@ -2,7 +2,9 @@
 
 One call per activity, on the activity's thread. Hooks run **at least once**: Temporal retries an
 activity that timed out, so a hook that calls out may run again; a hook that raised is not
-retried (its activity fails with the function's name and message).
+retried (its activity fails with the function's name and message). Each call gets an
+``IntegrationHub`` over the worker's ``IntegrationServices``, through which the SDK's
+integration helpers (``pagerduty.is_on_call``...) reach the flow's integrations.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from jitflow.contracts.events import (
     UserData,
     UserRoleName,
 )
+from jitflow.integrations import IntegrationHub, IntegrationServices
 from jitflow.reducer_runtime.errors import ReducerFailed
 from jitflow.reducer_runtime.event_builder import build_event, find_flow, to_user
 from jitflow.reducer_runtime.handlers import HOOKED_EVENTS, hook_event
@@ -37,6 +40,7 @@ from jitflow.reducer_runtime.outcomes import (
     split_people,
 )
 from jitflow.sdk._context import CallContext, calling
+from jitflow.sdk.exceptions import SymException
 
 RolesProvider = Callable[[], dict[str, str]]
 
@@ -45,17 +49,24 @@ T = TypeVar("T")
 
 
 class ReducerRunner:
-    """Runs the reducers and hooks of ``config``'s flows; ``roles_provider`` gives email -> role."""
+    """Runs the reducers and hooks of ``config``'s flows; ``roles_provider`` gives email -> role.
+
+    ``integrations`` is what the SDK's integration calls use (secrets, identity store, base
+    URLs); without it they still run, and those needing a token or the store say it is missing.
+    """
 
     def __init__(
         self,
         config: JitflowConfig,
         roles_provider: RolesProvider,
         cache: ImplementationCache | None = None,
+        *,
+        integrations: IntegrationServices | None = None,
     ) -> None:
         self.config = config
         self._roles_provider = roles_provider
         self._cache = cache or ImplementationCache()
+        self.integrations = integrations or IntegrationServices()
 
     def implementation(self, flow_key: str) -> LoadedImplementation | None:
         """The flow's loaded implementation; None when the flow has none (jitflow's defaults)."""
@@ -118,11 +129,14 @@ class ReducerRunner:
                 loaded, "get_request_notifications", notifications_record, returned
             )
         if loaded.get("get_permissions"):
-            returned = self._call(loaded, "get_permissions", call.event, roles)
+            # Users the SDK handed to the reducer (okta.users_in_group...) may come back as
+            # user ids (Sym's user_ids()): the resolver must know them to find their emails.
+            seen: set[str] = set()
+            returned = self._call(loaded, "get_permissions", call.event, roles, seen=seen)
             return self._reduce(
                 loaded,
                 "get_permissions",
-                lambda r: _from_request_permission(r, base, _resolver(call.event, roles)),
+                lambda r: _from_request_permission(r, base, _resolver(call.event, roles, seen)),
                 returned,
             )
         if loaded.get("get_approvers"):
@@ -180,22 +194,31 @@ class ReducerRunner:
         data: EventData,
         roles: dict[str, UserRoleName],
         arguments: Callable[[Any], tuple[Any, ...]] = lambda e: (e,),
+        *,
+        seen: set[str] | None = None,
     ) -> Any:
+        """Call ``name`` with the event built from ``data``; ``seen`` collects the emails of the
+        users the SDK handed out during the call."""
         function = loaded.get(name)
         if function is None:
             raise ValueError(f"{loaded.display} has no {name}")
         event = build_event(data, self.config)
+        seen = set() if seen is None else seen
+        flow = find_flow(self.config, data.flow)
+        hub = IntegrationHub(self.integrations, self.config, flow, roles, seen=seen)
         context = CallContext(
-            event_name=data.name, step_outputs=dict(data.step_outputs), roles=dict(roles)
+            event_name=data.name,
+            step_outputs=dict(data.step_outputs),
+            roles=dict(roles),
+            hub=hub,
+            seen=seen,
         )
         with calling(context):
             try:
                 return function(*arguments(event))
             except Exception as error:
                 where = _raise_site(error, str(loaded.path)) or loaded.where(name)
-                raise ReducerFailed(
-                    name, where, f"raised {type(error).__name__}: {error}"
-                ) from error
+                raise ReducerFailed(name, where, f"raised {_error_text(error)}") from error
 
     @staticmethod
     def _reduce(
@@ -212,6 +235,13 @@ def _check_same_flow(flow: str, event: EventData) -> None:
         raise ValueError(f"a call for flow {flow!r} was given an event of flow {event.flow!r}")
 
 
+def _error_text(error: Exception) -> str:
+    """``SlackError (Slack:NOT_SUPPORTED): message``: the class, Sym's error code when it has
+    one (what an audit reader searches for), and the message."""
+    code = error.error_code if isinstance(error, SymException) else None
+    return f"{type(error).__name__}" + (f" ({code})" if code else "") + f": {error}"
+
+
 def _raise_site(error: BaseException, filename: str) -> str | None:
     """``file:line`` of the last frame of the user's file on the traceback."""
     site = None
@@ -221,9 +251,9 @@ def _raise_site(error: BaseException, filename: str) -> str | None:
     return site
 
 
-def _resolver(event: EventData, roles: dict[str, UserRoleName]) -> PeopleResolver:
+def _resolver(event: EventData, roles: dict[str, UserRoleName], seen: set[str]) -> PeopleResolver:
     people = [event.user.email, event.requester.email, *(a.email for a in event.actors.values())]
-    return PeopleResolver([*roles, *people])
+    return PeopleResolver([*roles, *people, *sorted(seen)])
 
 
 def _from_request_permission(

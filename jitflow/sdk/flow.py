@@ -11,7 +11,9 @@ from jitflow.sdk.user import User
 
 
 class Environment(SymResource):
-    """A ``sym_environment``; ``integrations`` keyed by type (``"aptible"``)."""
+    """A ``sym_environment``. ``integrations`` holds every integration its flows reach, by the
+    name Sym's SDK uses: the environment map's key without ``_id`` (``"pagerduty"``,
+    ``"aws_lambda"``, a custom ``"victorops"``), else the type of an integration declared once."""
 
     integrations: dict[str, Integration] = {}
 

@@ -1,10 +1,17 @@
-"""Secrets (``sym.sdk.secret``): jitflow keeps credentials inside its activities."""
+"""Secrets (``sym.sdk.secret``): where a credential lives, and reading it as Sym does.
+
+An integration's settings that name a ``sym_secret`` arrive as ``Secret`` objects
+(``event.flow.environment.integrations["victorops"].settings["secrets"][0]``), and
+``retrieve_value()`` reads the value from Secrets Manager through the worker's secret reader,
+as Sym's runtime does. The value is the reducer's to guard: jitflow never logs it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from jitflow.sdk._context import not_available
+from jitflow.sdk._context import current_hub
+from jitflow.sdk.exceptions import SymIntegrationError
 from jitflow.sdk.resource import SymResource
 
 
@@ -16,7 +23,8 @@ class SecretSource(SymResource):
 
 
 class Secret(SymResource):
-    """A ``sym_secret``: where a credential lives. ``retrieve_value`` is not offered to reducers."""
+    """A ``sym_secret``: ``id`` is its resource name (``sym_secret.<id>``), ``path`` its name in
+    Secrets Manager, ``settings`` its ``json_key``."""
 
     id: str
     path: str
@@ -24,4 +32,9 @@ class Secret(SymResource):
     settings: dict[str, Any] = {}
 
     def retrieve_value(self) -> str:
-        raise not_available("Secret.retrieve_value", "jitflow does not hand secrets to reducers")
+        """The secret's value (the text under ``json_key`` when it names one), read now;
+        ``SymIntegrationError`` when it cannot be read."""
+        return current_hub("Secret.retrieve_value", SymIntegrationError).secret_value(self.id)
+
+    def __repr__(self) -> str:
+        return f"Secret(id={self.id!r}, path={self.path!r})"

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from jitflow.sdk._context import not_available
+from jitflow.sdk.exceptions import AccessStrategyError
 
 if TYPE_CHECKING:
     from jitflow.sdk.event import Event
@@ -15,12 +16,15 @@ if TYPE_CHECKING:
 
 
 class Integration(BaseModel):
-    """A ``sym_integration``: its type, external id (the Aptible organization id) and settings.
+    """A ``sym_integration``: its type, external id and settings.
 
-    Settings that name secrets hold the secret's resource key, never its value.
+    As in Sym, a setting that names a ``sym_secret`` (``api_token_secret``) holds a ``Secret``
+    whose ``retrieve_value()`` reads it, and a custom integration's ``secret_ids_json`` arrives
+    as ``settings["secrets"]``, a list of them. The Aptible strategy's integration keeps the
+    bot's secrets as their resource keys: reducers never read the bot's credentials.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     type: str
     external_id: str
@@ -35,7 +39,11 @@ class AccessStrategy(ABC):
         self.integration = integration
 
     def get_requester_identity(self, event: Event) -> str:
-        raise not_available("AccessStrategy.get_requester_identity", "custom strategies")
+        raise not_available(
+            "AccessStrategy.get_requester_identity",
+            "jitflow runs its built-in Aptible strategy only, not custom strategies",
+            AccessStrategyError,
+        )
 
     @abstractmethod
     def fetch_remote_identity(self, user: User) -> str | None: ...

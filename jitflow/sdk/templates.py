@@ -135,8 +135,26 @@ class ApprovalTemplate(Template):
 def get_step_output(step: ApprovalTemplateStep | str | None = None) -> dict[str, Any]:
     """The output of ``step`` (default: the current event's), e.g. ``get_step_output("escalate")``.
 
-    Empty when that step produced none (yet).
+    In Sym's shape: ``body`` holds what the step produced (for the Aptible strategy: its
+    ``membership_id``, ``role_id``, ``user_id`` and ``preexisting``) and ``errors`` the errors it
+    reported. The same keys as ``body`` also stay at the top level, where jitflow's reducers
+    read them. Empty when that step produced nothing (yet).
     """
     context = current_call("get_step_output")
     name = step.value if isinstance(step, Enum) else (step or context.event_name)
-    return dict(context.step_outputs.get(name, {}))
+    return sym_step_output(context.step_outputs.get(name, {}))
+
+
+def sym_step_output(raw: dict[str, Any]) -> dict[str, Any]:
+    """``raw`` (what the workflow recorded) with Sym's ``body`` and ``errors`` keys.
+
+    An output already in Sym's shape (a Lambda strategy's ``{"body": ..., "errors": [...]}``)
+    is returned as it is.
+    """
+    if not raw:
+        return {}
+    if isinstance(raw.get("body"), dict):
+        return {**raw, "errors": list(raw.get("errors") or [])}
+    body = {key: value for key, value in raw.items() if key != "errors"}
+    errors = raw.get("errors")
+    return {**body, "body": body, "errors": list(errors) if isinstance(errors, list) else []}

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from jitflow.contracts.base import normalize_email
 from jitflow.sdk._context import not_available
+from jitflow.sdk.exceptions import SymIntegrationError
 from jitflow.sdk.request_permission import PermissionLevel
 
 #: Namespace of the stable user ids jitflow derives from emails (``User.id``).
@@ -110,7 +111,9 @@ class User(BaseModel):
         include_errored: bool = False,
     ) -> int:
         """Sym counts past events of this user; jitflow does not offer this yet."""
-        raise not_available("User.get_event_count", "jitflow does not count past events yet")
+        raise not_available(
+            "User.get_event_count", "jitflow does not count past events yet", SymIntegrationError
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, User) and self.username == other.username

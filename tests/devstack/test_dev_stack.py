@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -53,32 +54,59 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_demo_grants_and_revokes_then_stops_everything(tmp_path: Path) -> None:
+def _read_until(process: subprocess.Popen[str], marker: str, timeout: float = 180) -> str:
+    """What ``process`` printed up to and including the line holding ``marker``."""
+    assert process.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    for line in process.stdout:
+        seen.append(line)
+        if marker in line:
+            return "".join(seen)
+        assert time.monotonic() < deadline, "".join(seen)
+    raise AssertionError(f"{marker!r} never printed; exit {process.wait()}:\n{''.join(seen)}")
+
+
+def test_demo_grants_and_revokes_then_keeps_the_stack_up_until_stopped(tmp_path: Path) -> None:
     ports = _ports()
-    result = subprocess.run(
+    process = subprocess.Popen(
         _dev_command(tmp_path / "state", ports, "--demo"),
         cwd=REPO,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=240,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    out = result.stdout
-    for line in (
-        "temporal is ready",
-        "aptible-emulator is ready",
-        "secrets-manager is ready",
-        "worker is ready",
-        "alice@example.com requested admin_prod",
-        "bob@example.com approved",
-        "escalated: alice@example.com is a member of the Admin Role in Aptible",
-        "alice@example.com revoked: deescalated",
-        "de-escalated: the membership is gone; the request is deescalated",
-        "stopped temporal",
-    ):
-        assert line in out, out
-    # Ordered as a person would see them.
-    assert out.index("approved") < out.index("escalated:") < out.index("revoked")
+    try:
+        out = _read_until(process, "Ctrl-C stops everything")
+        for line in (
+            "temporal is ready",
+            "aptible-emulator is ready",
+            "secrets-manager is ready",
+            "worker is ready",
+            "alice@example.com requested admin_prod",
+            "bob@example.com approved",
+            "escalated: alice@example.com is a member of the Admin Role in Aptible",
+            "alice@example.com revoked: deescalated",
+            "de-escalated: the membership is gone; the request is deescalated",
+            "Demo finished",
+            "The stack stays up",
+        ):
+            assert line in out, out
+        # Ordered as a person would see them.
+        assert out.index("approved") < out.index("escalated:") < out.index("revoked")
+        # The link the demo printed works: the stack is still up after the demo.
+        link = out.split("see it in the Web UI: ", 1)[1].split()[0]
+        with urllib.request.urlopen(link, timeout=10) as page:
+            assert page.status == 200
+        assert all(_listening(port) for port in ports.values())
+        assert process.poll() is None
+
+        process.send_signal(signal.SIGTERM)
+        rest, _ = process.communicate(timeout=60)
+    finally:
+        _stop(process)
+    assert process.returncode == 0, rest
+    assert "stopped temporal" in rest
     # No child is left listening.
     for port in ports.values():
         assert not _listening(port), f"port {port} still open after jitflow dev --demo"
@@ -93,8 +121,11 @@ def _printed_commands(printed: str, marker: str) -> list[str]:
     return [line.strip() for line in block.splitlines() if line.strip()]
 
 
-def _run_printed(commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
-    """Run the lines as a person pasting them into another terminal would (in the repo folder)."""
+def _run_printed(
+    commands: list[str], exits: list[int] | None = None
+) -> list[subprocess.CompletedProcess[str]]:
+    """Run the lines as a person pasting them into another terminal would (in the repo folder);
+    each must end with its expected exit status (0 unless ``exits`` says), never a traceback."""
     results = []
     env = dict(os.environ)
     for command in commands:
@@ -105,7 +136,9 @@ def _run_printed(commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
         result = subprocess.run(
             ["bash", "-c", command], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
         )
-        assert result.returncode == 0, f"{command}\n{result.stdout}{result.stderr}"
+        wanted = exits[len(results)] if exits else 0
+        assert result.returncode == wanted, f"{command}\n{result.stdout}{result.stderr}"
+        assert "Traceback" not in result.stdout + result.stderr, command
         results.append(result)
     return results
 
@@ -133,14 +166,22 @@ def test_printed_commands_work_as_pasted_and_sigterm_stops_everything(tmp_path: 
         assert f"{ui}/namespaces/default/workflows" in printed
         assert all(_listening(port) for port in ports.values())
 
-        # jitflow's CLI: request, approve (escalated), list --active, revoke, status.
-        request, approve, active, revoke, status = _run_printed(
-            _printed_commands(printed, "with jitflow's CLI:")
-        )
+        # jitflow's CLI: request (exit 3: pending), approve (escalated), list --active, revoke,
+        # status.
+        cli_block = _printed_commands(printed, "with jitflow's CLI:")
+        request, approve, active, revoke, status = _run_printed(cli_block, [3, 0, 0, 0, 0])
         assert "status    pending" in request.stdout
         assert "status    escalated" in approve.stdout
         assert "demo-1" in active.stdout and "escalated" in active.stdout
         assert "deescalated" in revoke.stdout
+        assert "status    deescalated" in status.stdout
+
+        # Pasted a second time: every command says what happened; nothing starts a new run.
+        request, approve, active, revoke, status = _run_printed(cli_block, [1, 4, 0, 4, 0])
+        assert "request 'demo-1' has already ended (deescalated" in request.stderr
+        assert "--new-run" in request.stderr
+        assert "has ended, so nothing can change it" in approve.stderr + revoke.stderr
+        assert "no active grants" in active.stdout
         assert "status    deescalated" in status.stdout
 
         # The temporal CLI: the same journey for a second request.

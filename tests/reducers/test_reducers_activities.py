@@ -173,7 +173,7 @@ def test_a_hook_that_raises_fails_non_retryably_naming_function_and_message(tmp_
     )
     error = failure(lambda: run_hook(acts, "after_escalate", event("escalate")))
     assert error.message == (
-        f"after_escalate ({tmp_path / 'impl.py'}:4): raised NotImplementedError: "
+        f"after_escalate ({tmp_path / 'impl.py'}:4): raised SlackError (Slack:NOT_SUPPORTED): "
         "slack.send_message: jitflow does not send Slack messages or read Slack yet"
     )
     assert error.type == REDUCER_ERROR

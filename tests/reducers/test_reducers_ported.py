@@ -101,5 +101,6 @@ def test_only_approvers_or_the_requester_deny(ported: ReducerActivities) -> None
 def test_after_escalate_records_a_message(ported: ReducerActivities) -> None:
     data = event("escalate", step_outputs={"escalate": {"membership_id": "m-1"}})
     outcome = hook(ported, "after_escalate", data)
-    expected = f"{REQUESTER} escalated to Admin Role: {{'membership_id': 'm-1'}}"
+    output = {"membership_id": "m-1", "body": {"membership_id": "m-1"}, "errors": []}
+    expected = f"{REQUESTER} escalated to Admin Role: {output}"
     assert outcome == HookOutcome(called=True, message=expected, returned=expected)

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from pydantic import ValidationError
+from reducers.exceptions import PagerDutyError, SlackError, SymException
 
 import reducers
 from jitflow.sdk._context import CallContext, calling
@@ -178,14 +179,17 @@ def test_slack_destinations_build_without_slack() -> None:
         Notification(destinations=[slack.channel("#a"), slack.channel("#b")])
 
 
-def test_calls_jitflow_cannot_make_fail_clearly_when_called() -> None:
-    with pytest.raises(NotImplementedError, match=r"slack\.send_message: jitflow does not send"):
+def test_calls_jitflow_cannot_make_raise_the_integrations_own_sym_error() -> None:
+    with pytest.raises(
+        SlackError, match=r"slack\.send_message: jitflow does not send"
+    ) as slack_error:
         slack.send_message(slack.channel("#x"), "hello")
-    with pytest.raises(NotImplementedError, match=r"pagerduty\.is_on_call"):
+    assert slack_error.value.error_code == "Slack:NOT_SUPPORTED"
+    with pytest.raises(PagerDutyError, match=r"pagerduty\.is_on_call can only be called from"):
         pagerduty.is_on_call(User.from_email("bob@example.com"))
-    with pytest.raises(NotImplementedError, match=r"store\.put"):
+    with pytest.raises(SymException, match=r"store\.put"):
         store.put("k", 1)
-    with pytest.raises(NotImplementedError, match=r"User\.get_event_count"):
+    with pytest.raises(SymException, match=r"User\.get_event_count"):
         User.from_email("bob@example.com").get_event_count("request")
 
 
@@ -198,7 +202,11 @@ def test_step_outputs_and_platform_users_come_from_the_current_call() -> None:
         roles={"bob@example.com": "admin"},
     )
     with calling(context):
-        assert get_step_output() == {"membership_id": "m1"}
+        assert get_step_output() == {
+            "membership_id": "m1",
+            "body": {"membership_id": "m1"},
+            "errors": [],
+        }
         assert get_step_output("approve") == {}
         bob = reducers.sym.get_or_create_user_by_email("Bob@example.com")
         assert bob.role is UserRole.ADMIN

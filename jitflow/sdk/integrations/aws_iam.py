@@ -1,4 +1,4 @@
-"""AWS IAM helpers: importable so ``impl.py`` files load; calling one raises NotImplementedError."""
+"""AWS IAM helpers: importable so ``impl.py`` files load; calling one raises the integration's error."""
 
 from __future__ import annotations
 
@@ -12,4 +12,4 @@ _WHY = "jitflow does not talk to AWS IAM yet"
 
 
 def is_user_in_group(user: User, *, group_name: str) -> bool:
-    raise not_available("aws_iam.is_user_in_group", _WHY)
+    raise not_available("aws_iam.is_user_in_group", _WHY, AWSIAMError)

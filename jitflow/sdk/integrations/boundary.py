@@ -13,8 +13,8 @@ _WHY = "jitflow does not talk to Boundary yet"
 
 
 def list_groups(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
-    raise not_available("boundary.list_groups", _WHY)
+    raise not_available("boundary.list_groups", _WHY, BoundaryError)
 
 
 def get_group(group_id: str) -> dict[str, Any]:
-    raise not_available("boundary.get_group", _WHY)
+    raise not_available("boundary.get_group", _WHY, BoundaryError)

@@ -1,4 +1,4 @@
-"""GitHub helpers: importable so ``impl.py`` files load; calling one raises NotImplementedError."""
+"""GitHub helpers: importable so ``impl.py`` files load; calling one raises the integration's error."""
 
 from __future__ import annotations
 
@@ -14,4 +14,4 @@ _WHY = "jitflow does not talk to GitHub yet"
 
 
 def get_repo_collaborators(*, repo_name: str, roles: Iterable[str]) -> list[User]:
-    raise not_available("github.get_repo_collaborators", _WHY)
+    raise not_available("github.get_repo_collaborators", _WHY, GitHubError)

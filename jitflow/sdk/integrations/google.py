@@ -1,4 +1,4 @@
-"""Google helpers: importable so ``impl.py`` files load; calling one raises NotImplementedError."""
+"""Google helpers: importable so ``impl.py`` files load; calling one raises the integration's error."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ _WHY = "jitflow does not talk to Google yet"
 
 
 def is_user_in_group(user: User, *, group_email: str) -> bool:
-    raise not_available("google.is_user_in_group", _WHY)
+    raise not_available("google.is_user_in_group", _WHY, GoogleError)
 
 
 def list_groups(domain: str | None = None) -> list[dict[str, Any]]:
-    raise not_available("google.list_groups", _WHY)
+    raise not_available("google.list_groups", _WHY, GoogleError)
 
 
 def users_in_group(group_email: str, *, include_indirect_members: bool = True) -> list[User]:
-    raise not_available("google.users_in_group", _WHY)
+    raise not_available("google.users_in_group", _WHY, GoogleError)

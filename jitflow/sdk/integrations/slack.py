@@ -1,4 +1,5 @@
-"""Slack helpers: destinations build and are recorded; jitflow sends no Slack message yet."""
+"""Slack helpers: destinations build and are recorded; jitflow sends no Slack message yet, and
+the calls that need Slack raise ``SlackError("NOT_SUPPORTED")``."""
 
 from __future__ import annotations
 
@@ -94,24 +95,24 @@ def fallback(
 
 
 def send_message(destination: User | RequestDestination, message: str) -> None:
-    raise not_available("slack.send_message", _WHY)
+    raise not_available("slack.send_message", _WHY, SlackError)
 
 
 def send_thread_message(message: str) -> None:
-    raise not_available("slack.send_thread_message", _WHY)
+    raise not_available("slack.send_thread_message", _WHY, SlackError)
 
 
 def get_user_info(user: User) -> dict[str, Any]:
-    raise not_available("slack.get_user_info", _WHY)
+    raise not_available("slack.get_user_info", _WHY, SlackError)
 
 
 def list_users(active_only: bool = True) -> list[Any]:
-    raise not_available("slack.list_users", _WHY)
+    raise not_available("slack.list_users", _WHY, SlackError)
 
 
 def is_user_in_group(user: User, *, group_id: str) -> bool:
-    raise not_available("slack.is_user_in_group", _WHY)
+    raise not_available("slack.is_user_in_group", _WHY, SlackError)
 
 
 def users_in_channel(channel: SlackChannelID | SlackChannelName | str) -> list[User]:
-    raise not_available("slack.users_in_channel", _WHY)
+    raise not_available("slack.users_in_channel", _WHY, SlackError)

@@ -11,12 +11,13 @@ __all__ = ["get_or_create_user_by_email", "get_or_create_users_by_emails"]
 
 def get_or_create_user_by_email(email: str) -> User:
     """The jitflow user known by ``email``, with the role the store gives it (default member)."""
-    roles = current_call("sym.get_or_create_user_by_email").roles
+    context = current_call("sym.get_or_create_user_by_email")
     try:
         user = User.from_email(email)
     except ValueError as error:
         raise SymIntegrationError("INVALID_EMAIL", str(error)) from None
-    return User.from_email(email, roles.get(user.username, "member"))
+    context.seen.add(user.username)
+    return User.from_email(email, context.roles.get(user.username, "member"))
 
 
 def get_or_create_users_by_emails(emails: list[str], raise_on_error: bool = False) -> list[User]:
