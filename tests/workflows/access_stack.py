@@ -84,7 +84,7 @@ def test_config() -> JitflowConfig:
     }
     strategy = strategy.model_copy(update={"targets": (*strategy.targets, *extra_targets)})
     base = FlowParams(strategy=strategy.key)
-    durations = (5, 3600, 8 * 3600)
+    durations = (5, 10, 3600, 8 * 3600)
     flows = {
         **config.flows,
         "plain": _flow("plain", base, durations=durations),

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -30,7 +29,6 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.exceptions import ApplicationError
-from temporalio.testing import WorkflowEnvironment
 
 from jitflow.contracts.access import (
     AccessState,
@@ -244,7 +242,10 @@ async def test_on_request_hook_ignores(stack: Stack) -> None:
     ("request_fields", "expected"),
     [
         ({"target": "nope"}, "unknown target 'nope'"),
-        ({"duration": "2h"}, "duration '2h' is not allowed by flow 'plain'; allowed: 5s, 1h, 8h"),
+        (
+            {"duration": "2h"},
+            "duration '2h' is not allowed by flow 'plain'; allowed: 5s, 10s, 1h, 8h",
+        ),
         ({"duration": "soon"}, "duration 'soon' is not a duration"),
         ({"flow": "nope", "target": "admin_ro"}, "unknown flow 'nope'"),
         ({"target": "admin_ro", "requester": "nobody@example.com"}, "no Aptible user found"),
@@ -290,9 +291,12 @@ async def test_preexisting_membership_is_kept(stack: Stack) -> None:
     await keep_history(handle, "preexisting_membership_is_kept")
 
 
-async def test_overlapping_grants_keep_membership_until_the_later_ends(stack: Stack) -> None:
-    short = await stack.start(target="admin_prod", requester="bob@example.com", duration="1h")
-    long = await stack.start(target="admin_prod", requester="bob@example.com", duration="8h")
+async def test_overlapping_grants_keep_membership_until_the_later_ends(dev_stack: Stack) -> None:
+    # Real time on the dev server (5 s and 10 s grants): the time-skipping test server has been
+    # seen to stop skipping time under load with two owners' and requests' timers interleaved.
+    stack = dev_stack
+    short = await stack.start(target="admin_prod", requester="bob@example.com", duration=5)
+    long = await stack.start(target="admin_prod", requester="bob@example.com", duration=10)
     for handle in (short, long):
         await wait_for(handle, ready)
         await handle.execute_update(
@@ -303,50 +307,37 @@ async def test_overlapping_grants_keep_membership_until_the_later_ends(stack: St
     assert (await short.result()).status == "deescalated"
     assert "bob@example.com" in stack.members(ADMIN_ROLE), "the later grant still covers it"
     assert (await long.result()).status == "deescalated"
+    for _ in range(100):
+        if "bob@example.com" not in stack.members(ADMIN_ROLE):
+            break
+        await asyncio.sleep(0.1)
     assert "bob@example.com" not in stack.members(ADMIN_ROLE)
-    await keep_history(short, "overlap_short")
-    await keep_history(long, "overlap_long")
 
 
-async def settled(handle: WorkflowHandle[Any, Any], timeout: float = 10.0) -> None:
-    """Wait until no workflow task of ``handle`` is scheduled or running (history says so)."""
-    busy = {
-        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
-        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
-    }
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        events = [event async for event in handle.fetch_history_events()]
-        if events and events[-1].event_type not in busy:
-            return
-        assert asyncio.get_running_loop().time() < deadline, "the workflow never settled"
-        await asyncio.sleep(0.05)
-
-
-async def test_terminated_request_still_ends_on_time(
-    stack: Stack, time_skipping_env: WorkflowEnvironment
-) -> None:
+async def test_terminated_request_still_ends_on_time(dev_stack: Stack) -> None:
+    """A terminated request runs no more code; its membership's owner still ends it on time
+    (real time on the dev server, a 10 s grant)."""
+    stack = dev_stack
     handle = await stack.start(
-        flow="aptible_access", target="admin_prod", requester="dave@example.com", duration="8h"
+        flow="plain", target="admin_prod", requester="carol@example.com", duration=10
     )
     await wait_for(handle, ready)
-    await handle.execute_update(AccessRequestWorkflow.approve, Decision(approver="bob@example.com"))
-    # Terminate once the request is holding (after_escalate done, its timer set): the
-    # time-skipping test server never unlocks time when a workflow is terminated while one of
-    # its tasks is being worked on.
-    state = await wait_for(handle, lambda s: any(e.event == "after_escalate" for e in s.timeline))
-    await settled(handle)
-    assert "dave@example.com" in stack.members(ADMIN_ROLE)
+    await handle.execute_update(
+        AccessRequestWorkflow.approve, Decision(approver="dave@example.com")
+    )
+    state = await wait_for(handle, lambda s: s.status == "escalated")
+    assert state.escalated_at is not None and state.membership_workflow_id is not None
+    assert "carol@example.com" in stack.members(ADMIN_ROLE)
     await handle.terminate("operator pulled the plug")
-    assert state.membership_workflow_id is not None
     owner = stack.client.get_workflow_handle(state.membership_workflow_id)
-    await time_skipping_env.sleep(timedelta(hours=7, minutes=59))
-    assert "dave@example.com" in stack.members(ADMIN_ROLE), "removed before the grant's end"
-    await time_skipping_env.sleep(timedelta(minutes=2))
+    await asyncio.sleep(5)
+    assert "carol@example.com" in stack.members(ADMIN_ROLE), "removed before the grant's end"
+    for _ in range(200):
+        if (await owner.describe()).status == WorkflowExecutionStatus.COMPLETED:
+            break
+        await asyncio.sleep(0.1)
     assert (await owner.describe()).status == WorkflowExecutionStatus.COMPLETED
-    assert "dave@example.com" not in stack.members(ADMIN_ROLE)
-    await keep_history(handle, "terminated_request_still_ends_on_time")
-    await keep_history(owner, "membership_owner_after_terminate")
+    assert "carol@example.com" not in stack.members(ADMIN_ROLE)
 
 
 async def test_until_revoked_grant_has_no_end(stack: Stack) -> None:
