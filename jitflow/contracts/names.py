@@ -30,7 +30,6 @@ ADD_LEASE_UPDATE = "add_lease"
 RELEASE_LEASE_UPDATE = "release_lease"
 STATE_QUERY = "state"
 
-#: Heartbeat detail the add activity records right before its POST, and the failure type it
-#: raises when it fails after that point: the owner then treats the membership as possibly there.
-POSTING_HEARTBEAT = "posting membership"
+#: The failure type the add activity raises when it fails after its POST may have gone out (the
+#: ledger holds the membership): the owner then removes what jitflow may have created.
 ADD_FAILED_AFTER_POST = "MembershipAddFailedAfterPost"

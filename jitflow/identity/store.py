@@ -1,7 +1,7 @@
 """The identity store: users (email, names, role) and their ids in services such as Aptible.
 
 One ``IdentityStore`` per process, shared by threads (SQLAlchemy's pool is thread-safe); async
-callers use ``asyncio.to_thread``. Every public method is one transaction. Writes are upserts
+callers run them on a thread (the worker: its I/O pool, ``activities/blocking.py``). Every public method is one transaction. Writes are upserts
 keyed by the unique columns, so two processes writing at once both land, on SQLite (whose
 writers queue, see ``database``) as on PostgreSQL (``INSERT ... ON CONFLICT``).
 """

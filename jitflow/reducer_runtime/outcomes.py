@@ -1,7 +1,7 @@
 """Reduce what user functions return to the plain outcomes recorded in the workflow's history.
 
 Hooks return Sym event requests, reducers return ``RequestPermission`` or destinations; the
-workflow only sees ``HookOutcome`` and ``Permissions`` (``jitflow/events.py``), JSON data that
+workflow only sees ``HookOutcome`` and ``Permissions`` (``jitflow/contracts/events.py``), JSON data that
 replays the same whatever the reducer file says later.
 """
 
