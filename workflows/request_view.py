@@ -93,7 +93,9 @@ def details(state: AccessState, duration: int, doing: str) -> str:
         lines.append(f"Approvers: {text(describe_approvers(state.permissions))}")
     if state.approver:
         lines.append(f"Decided by {text(state.approver)}")
-    if state.expires_at:
+    if state.deescalated_at:
+        lines.append(f"Access removed at {state.deescalated_at.isoformat(timespec='seconds')}")
+    elif state.expires_at:
         lines.append(f"Access ends at {state.expires_at.isoformat(timespec='seconds')}")
     if state.error:
         lines.append(f"Error: {text(state.error)}")

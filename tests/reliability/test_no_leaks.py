@@ -266,3 +266,40 @@ async def test_a_hooks_exception_reaches_history_scrubbed(
     assert any("s3cr3tWebhookPath" in record.getMessage() for record in caplog.records), (
         "the full text stays in the worker's log"
     )
+
+
+def test_a_revoked_requests_details_say_when_access_was_removed() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from jitflow.contracts.access import AccessRequestInput, ResolvedRequest
+    from jitflow.contracts.events import TargetData
+    from workflows.request_view import details
+
+    ends = datetime(2030, 1, 1, tzinfo=UTC)
+    resolved = ResolvedRequest(
+        flow_key="f",
+        flow_name="f",
+        target=TargetData(key="t", name="t", role_id="r"),
+        strategy_key="s",
+        integration_key="i",
+        org_id="o",
+        requester="alice@example.com",
+        duration_seconds=3600,
+        allowed_durations=(3600,),
+        request_timeout_seconds=None,
+        allow_revoke=True,
+        schedule_deescalation=True,
+        allow_guest_interaction=False,
+        include_decision_message=False,
+    )
+    state = AccessState(
+        workflow_id="w",
+        input=AccessRequestInput(),
+        resolved=resolved,
+        status="deescalated",
+        expires_at=ends,
+        deescalated_at=ends - timedelta(minutes=50),
+    )
+    shown = details(state, 3600, "deescalated")
+    assert "Access removed at 2029-12-31T23:10:00+00:00" in shown
+    assert "Access ends at" not in shown
