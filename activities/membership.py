@@ -49,7 +49,6 @@ from jitflow.contracts.membership import (
     RoleMembershipState,
 )
 from jitflow.contracts.names import (
-    ADD_FAILED_AFTER_POST,
     ADD_LEASE_UPDATE,
     DEFAULT_TASK_QUEUE,
     MEMBERSHIP_WORKFLOW_TYPE,
@@ -142,12 +141,9 @@ class MembershipActivities:
         # The ledger, not a guess: a membership found now is jitflow's own exactly when jitflow
         # recorded, before some earlier POST, that it was about to create it.
         recorded = await self._blocking(self._ledger.created_membership, *ledger)
-        posted = False
 
         async def before_post() -> None:
-            nonlocal posted
             await self._blocking(self._ledger.intend_membership, *ledger)
-            posted = True
 
         try:
             creds = await self._credentials.for_integration(key.integration_key)
@@ -160,14 +156,9 @@ class MembershipActivities:
                 before_post=before_post,
             )
         except Exception as error:
-            failure = as_temporal_failure(error)
-            if posted or recorded is not None:
-                # Tell the owner that this add may have applied, whatever happens next.
-                retryable = getattr(error, "retryable", True) is not False
-                raise ApplicationError(
-                    str(error), type=ADD_FAILED_AFTER_POST, non_retryable=not retryable
-                ) from None
-            raise failure from None
+            # Whether or not the POST went out, the owner treats a failed add as "maybe there"
+            # and removes what the ledger says jitflow created: nothing to flag here.
+            raise as_temporal_failure(error) from None
         if not grant.preexisting:
             await self._blocking(self._ledger.confirm_membership, *ledger, grant.membership_id)
         activity.logger.info(

@@ -29,7 +29,3 @@ STATUS_QUERY = "status"
 ADD_LEASE_UPDATE = "add_lease"
 RELEASE_LEASE_UPDATE = "release_lease"
 STATE_QUERY = "state"
-
-#: The failure type the add activity raises when it fails after its POST may have gone out (the
-#: ledger holds the membership): the owner then removes what jitflow may have created.
-ADD_FAILED_AFTER_POST = "MembershipAddFailedAfterPost"

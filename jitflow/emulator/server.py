@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -42,3 +44,29 @@ def build_server(app: AsgiApp, *, log_level: str = "warning") -> uvicorn.Server:
         timeout_graceful_shutdown=1,
     )
     return uvicorn.Server(config)
+
+
+def serve_in_thread(
+    app: AsgiApp, name: str, host: str = "127.0.0.1"
+) -> tuple[str, uvicorn.Server, threading.Thread]:
+    """Serve ``app`` on a free port from a daemon thread of this process, once it answers:
+    the base URL, the server (``should_exit = True`` stops it) and the thread to join."""
+    server = build_server(app)
+    sock = bind_socket(host, 0)
+    port = sock.getsockname()[1]
+
+    def run() -> None:
+        try:
+            server.run(sockets=[sock])
+        finally:
+            sock.close()
+
+    thread = threading.Thread(target=run, name=f"{name}-emulator-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"the {name} emulator did not start on {host}:{port}")
+        time.sleep(0.005)
+    return f"http://{host}:{port}", server, thread

@@ -13,7 +13,6 @@ starting one costs milliseconds and stopping it leaves nothing running.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from jitflow.devstack.example import (
 from jitflow.emulator.admin_client import EmulatorAdmin, EmulatorAdminError
 from jitflow.emulator.app import EmulatorApp, create_app
 from jitflow.emulator.faults import FaultConfig
-from jitflow.emulator.server import bind_socket, build_server
+from jitflow.emulator.server import serve_in_thread
 from jitflow.emulator.settings import EmulatorSettings
 from jitflow.emulator.state import EmulatorState
 
@@ -111,25 +110,7 @@ def start_aptible_emulator(
         faults=faults,
         state_path=state_file,
     )
-    server = build_server(app)
-    sock = bind_socket(host, 0)
-    port = sock.getsockname()[1]
-
-    def serve() -> None:
-        try:
-            server.run(sockets=[sock])
-        finally:
-            sock.close()
-
-    thread = threading.Thread(target=serve, name=f"aptible-emulator-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            raise RuntimeError(f"the Aptible emulator did not start on {host}:{port}")
-        time.sleep(0.005)
-    base_url = f"http://{host}:{port}"
+    base_url, server, thread = serve_in_thread(app, "Aptible", host)
     return RunningAptibleEmulator(base_url, EmulatorAdmin(base_url), app, server, thread)
 
 

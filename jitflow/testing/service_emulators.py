@@ -13,7 +13,6 @@ nothing running, which also makes the service unreachable for a test that wants 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from jitflow.emulator.okta import DEFAULT_TOKEN as OKTA_TOKEN
 from jitflow.emulator.okta import OktaState, create_okta_app
 from jitflow.emulator.pagerduty import DEFAULT_TOKEN as PAGERDUTY_TOKEN
 from jitflow.emulator.pagerduty import PagerDutyState, create_pagerduty_app
-from jitflow.emulator.server import bind_socket, build_server
+from jitflow.emulator.server import serve_in_thread
 from jitflow.emulator.service import ServiceApp
 
 __all__ = [
@@ -74,25 +73,8 @@ def stop_all(running: Iterable[RunningService]) -> None:
 
 def start(app: ServiceApp, host: str = "127.0.0.1") -> RunningService:
     """Serve ``app`` on a free port; the caller must ``stop()`` it (prefer :func:`serve`)."""
-    server = build_server(app)
-    sock = bind_socket(host, 0)
-    port = sock.getsockname()[1]
-
-    def run() -> None:
-        try:
-            server.run(sockets=[sock])
-        finally:
-            sock.close()
-
-    thread = threading.Thread(target=run, name=f"{app.name}-emulator-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            raise RuntimeError(f"the {app.name} emulator did not start on {host}:{port}")
-        time.sleep(0.005)
-    return RunningService(f"http://{host}:{port}", app, server, thread)
+    base_url, server, thread = serve_in_thread(app, app.name, host)
+    return RunningService(base_url, app, server, thread)
 
 
 @contextmanager

@@ -53,11 +53,6 @@ class TrustDirectory:
         with self._lock:
             return self._worker.get(key_id)
 
-    @property
-    def has_worker_keys(self) -> bool:
-        with self._lock:
-            return bool(self._worker)
-
 
 #: The directory of this worker process (workflow code reads it through a passed-through import).
 DIRECTORY = TrustDirectory()

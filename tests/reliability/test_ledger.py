@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
-from access_stack import secret_reader
+from access_stack import AdmitAll, secret_reader
 from access_stack import test_config as example_test_config
 from temporalio.testing import ActivityEnvironment
 
@@ -31,19 +30,6 @@ from jitflow.identity import IdentityStore
 from jitflow.testing.aptible_emulator import RunningAptibleEmulator
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-class AdmitAll:
-    """Stands in for the grant authority: these tests are about the ledger, not trust."""
-
-    async def ticketed(self, request: Any, info: Any) -> Any:
-        raise AssertionError("not used here")
-
-    async def admit(self, key: Any, tickets: Any, now: Any) -> Any:
-        return None
-
-    async def close(self, ids: tuple[str, ...]) -> None:
-        return None
 
 
 def _key(email: str, role: str) -> MembershipKey:

@@ -19,6 +19,7 @@ from access_stack import (
     ADMIN_ROLE,
     READONLY_ROLE,
     Stack,
+    resolved_request,
     running_worker,
     status,
     wait_for,
@@ -271,27 +272,11 @@ async def test_a_hooks_exception_reaches_history_scrubbed(
 def test_a_revoked_requests_details_say_when_access_was_removed() -> None:
     from datetime import UTC, datetime, timedelta
 
-    from jitflow.contracts.access import AccessRequestInput, ResolvedRequest
-    from jitflow.contracts.events import TargetData
+    from jitflow.contracts.access import AccessRequestInput
     from workflows.request_view import details
 
     ends = datetime(2030, 1, 1, tzinfo=UTC)
-    resolved = ResolvedRequest(
-        flow_key="f",
-        flow_name="f",
-        target=TargetData(key="t", name="t", role_id="r"),
-        strategy_key="s",
-        integration_key="i",
-        org_id="o",
-        requester="alice@example.com",
-        duration_seconds=3600,
-        allowed_durations=(3600,),
-        request_timeout_seconds=None,
-        allow_revoke=True,
-        schedule_deescalation=True,
-        allow_guest_interaction=False,
-        include_decision_message=False,
-    )
+    resolved = resolved_request(duration_seconds=3600)
     state = AccessState(
         workflow_id="w",
         input=AccessRequestInput(),

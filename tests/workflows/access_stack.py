@@ -27,7 +27,9 @@ from jitflow.config.models import AptibleRoleTarget, Flow, FlowParams, JitflowCo
 from jitflow.contracts.access import (
     AccessRequestInput,
     AccessState,
+    ResolvedRequest,
 )
+from jitflow.contracts.events import TargetData
 from jitflow.identity import IdentityStore
 from jitflow.testing.aptible_emulator import (
     EXAMPLE_ADMIN_ROLE_ID,
@@ -240,3 +242,38 @@ async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
     history = await handle.fetch_history()
     HISTORIES.mkdir(exist_ok=True)
     (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+
+
+def resolved_request(**changes: Any) -> ResolvedRequest:
+    """A resolved request for pure tests (rules, the Web UI view): one flow, one target."""
+    base = ResolvedRequest(
+        flow_key="f",
+        flow_name="f",
+        target=TargetData(key="t", name="t", role_id="r"),
+        strategy_key="s",
+        integration_key="i",
+        org_id="o",
+        requester="alice@example.com",
+        duration_seconds=60,
+        allowed_durations=(60,),
+        request_timeout_seconds=None,
+        allow_revoke=True,
+        schedule_deescalation=True,
+        allow_guest_interaction=False,
+        include_decision_message=False,
+    )
+    return base.model_copy(update=changes)
+
+
+class AdmitAll:
+    """Stands in for the grant authority where a test is about Aptible calls or the ledger,
+    not about trust (tests/security covers that)."""
+
+    async def ticketed(self, request: Any, info: Any) -> Any:
+        raise AssertionError("not used here")
+
+    async def admit(self, key: Any, tickets: Any, now: Any) -> Any:
+        return None
+
+    async def close(self, ids: tuple[str, ...]) -> None:
+        return None

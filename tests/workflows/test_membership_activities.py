@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from access_stack import secret_reader
+from access_stack import AdmitAll, secret_reader
 from access_stack import test_config as example_test_config
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
@@ -33,19 +32,6 @@ KEY = MembershipKey(
     user_id=EXAMPLE_USER_IDS["carol@example.com"],
     integration_key="aptible",
 )
-
-
-class AdmitAll:
-    """Stands in for the grant authority: these tests count Aptible calls, not trust."""
-
-    async def ticketed(self, request: Any, info: Any) -> Any:
-        raise AssertionError("not used here")
-
-    async def admit(self, key: Any, tickets: Any, now: Any) -> Any:
-        return None
-
-    async def close(self, ids: tuple[str, ...]) -> None:
-        return None
 
 
 @pytest.mark.asyncio(loop_scope="session")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from access_stack import resolved_request
 
 from jitflow.contracts.access import AccessRequestInput, AccessState, ResolvedRequest
-from jitflow.contracts.events import Permissions, TargetData
+from jitflow.contracts.events import Permissions
 from workflows.permissions import (
     approval_refusal,
     cancel_refusal,
@@ -19,24 +20,7 @@ from workflows.permissions import (
 ROLES: dict[str, Any] = {"dave@example.com": "admin", "eve@example.com": "guest"}
 
 
-def resolved(**changes: Any) -> ResolvedRequest:
-    base = ResolvedRequest(
-        flow_key="f",
-        flow_name="f",
-        target=TargetData(key="t", name="t", role_id="r"),
-        strategy_key="s",
-        integration_key="i",
-        org_id="o",
-        requester="alice@example.com",
-        duration_seconds=60,
-        allowed_durations=(60,),
-        request_timeout_seconds=None,
-        allow_revoke=True,
-        schedule_deescalation=True,
-        allow_guest_interaction=False,
-        include_decision_message=False,
-    )
-    return base.model_copy(update=changes)
+resolved = resolved_request
 
 
 def permissions(**changes: Any) -> Permissions:
