@@ -45,7 +45,7 @@ from jitflow.testing.moto_server import (
     DUMMY_SECRET_ACCESS_KEY,
     create_secret,
 )
-from jitflow.testing.signing import Clock, PersonKeys, signing_client
+from jitflow.testing.signing import PersonKeys, signing_client
 from jitflow.trust.keys import private_key_openssh
 from jitflow.trust.worker_key import WorkerKeyring
 from worker import ACTIVITY_THREADS, build_worker
@@ -98,6 +98,7 @@ def test_config() -> JitflowConfig:
         "no_revoke": _flow(
             "no_revoke", base.model_copy(update={"allow_revoke": False}), durations=durations
         ),
+        "quick_expiry": _flow("quick_expiry", base, durations=durations, request_timeout=3),
     }
     return config.model_copy(
         update={
@@ -197,7 +198,6 @@ async def running_worker(
     moto_url: str,
     tmp: Path,
     config: JitflowConfig | None = None,
-    clock: Clock | None = None,
     **build_options: Any,
 ) -> AsyncIterator[Stack]:
     """A jitflow worker on a fresh task queue, with a seeded SQLite identity store."""
@@ -223,7 +223,7 @@ async def running_worker(
             **build_options,
         )
         await stack.enter_async_context(worker)
-        signing = signing_client(client, TEST_KEYS, clock)
+        signing = signing_client(client, TEST_KEYS)
         yield Stack(signing, emulator, task_queue, config, client, store)
 
 

@@ -67,25 +67,6 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def stack(
-    time_skipping_env: WorkflowEnvironment,
-    emulator: RunningAptibleEmulator,
-    moto_url: str,
-    session_tmp: Path,
-) -> AsyncIterator[Stack]:
-    """A worker on the time-skipping server: for every scenario, long durations included."""
-    (session_tmp / "ts").mkdir()
-    async with running_worker(
-        time_skipping_env.client,
-        emulator,
-        moto_url,
-        session_tmp / "ts",
-        clock=time_skipping_env.get_current_time,
-    ) as running:
-        yield running
-
-
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(temporal_cli()),
@@ -106,7 +87,7 @@ async def dev_stack(
     moto_url: str,
     session_tmp: Path,
 ) -> AsyncIterator[Stack]:
-    """A worker on the dev server: listing by search attribute, the ``temporal`` CLI."""
+    """A worker on the dev server: every end-to-end scenario, the ``temporal`` CLI, listing."""
     (session_tmp / "dev").mkdir()
     async with running_worker(dev_env.client, emulator, moto_url, session_tmp / "dev") as running:
         yield running
