@@ -32,6 +32,7 @@ from activities.bot_credentials import BotCredentials
 from activities.grant_authority import GrantAuthority
 from activities.identity import IdentityActivities
 from activities.membership import MembershipActivities, as_temporal_failure
+from activities.notifications import NotificationActivities
 from activities.reconcile import ReconcileActivities
 from activities.reducers import IntegrationServices, ReducerActivities, check_implementations
 from activities.secrets import SecretReader
@@ -39,11 +40,19 @@ from jitflow.config.loader import load_config
 from jitflow.config.models import JitflowConfig
 from jitflow.contracts.identity import UserDiscoveryCall
 from jitflow.contracts.names import DEFAULT_TASK_QUEUE, hooks_task_queue
+from jitflow.deployment import (
+    DeploymentSettings,
+    MakeCurrent,
+    current_build_id,
+    make_current_from_env,
+    set_current,
+)
 from jitflow.identity import IdentityStore
 from jitflow.reconcile_schedule import ensure_reconcile_schedules
 from jitflow.reducer_runtime import ImplementationCache
 from jitflow.temporal import connect, ensure_search_attributes
 from jitflow.trust.directory import DIRECTORY
+from jitflow.trust.front_door_key import FrontDoorKeys, keep_front_doors_fresh
 from jitflow.trust.refresh import keep_people_fresh, load_people
 from jitflow.trust.worker_key import WorkerKeyring, worker_key_secret_name
 from workflows.access_request import AccessRequestWorkflow
@@ -65,6 +74,10 @@ ACTIVITY_THREADS = 100
 IO_THREADS = 32
 #: Threads, and activity slots, for user code (reducers and hooks) on the hooks task queue.
 HOOK_THREADS = 50
+
+
+#: The workflow classes a jitflow worker serves (an upgrade test serves a changed copy instead).
+WORKFLOWS: tuple[type, ...] = (AccessRequestWorkflow, RoleMembershipWorkflow, ReconcileWorkflow)
 
 
 class WorkerConfigError(RuntimeError):
@@ -116,6 +129,8 @@ def build_worker(
     executor: ThreadPoolExecutor,
     signed_decisions: bool | None = None,
     hook_threads: int = HOOK_THREADS,
+    deployment: DeploymentSettings,
+    workflows: Sequence[type] = WORKFLOWS,
     **worker_options: Any,
 ) -> JitflowWorkers:
     """The workers of one jitflow process: workflows and the grant path on ``task_queue``,
@@ -123,7 +138,9 @@ def build_worker(
 
     Each has its own threads and slots: a hook that never returns can exhaust only the hooks'
     pool, never the one that adds and removes memberships. ``executor`` runs the main worker's
-    sync activities. It also fills this process's ``TrustDirectory`` (the worker's keys and
+    sync activities. Both workers are the ``deployment`` version (the hooks' queue too, so a
+    pinned request's hooks run on its own build). It also fills this
+    process's ``TrustDirectory`` (the worker's keys and
     everyone's registered keys), which the update validators read; ``run_worker`` keeps it fresh.
     """
     io_pool = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="jitflow-io")
@@ -141,6 +158,9 @@ def build_worker(
         )
     DIRECTORY.add_worker_keys(keyring.public_keys())
     load_people(DIRECTORY, store)
+    # The Slack front door's public keys, from Secrets Manager only (none without Slack).
+    front_doors = FrontDoorKeys(secrets.boto_client)
+    front_doors.load_into(DIRECTORY)
     bot = BotCredentials(secrets, config)
     implementations = ImplementationCache()
     reducers = ReducerActivities(
@@ -175,6 +195,7 @@ def build_worker(
         hook=reducers.runner.run_hook,
         blocking=io,
         user_code=user_code,
+        front_doors=front_doors,
     )
     membership = MembershipActivities(
         aptible,
@@ -187,10 +208,12 @@ def build_worker(
         check_eviction=eviction_check_enabled(),
     )
     reconcile = ReconcileActivities(config, aptible, bot, client, ledger=store, blocking=io)
+    notifications = NotificationActivities(config, secrets)
+    worker_options["deployment_config"] = deployment.worker_config()
     main = Worker(
         client,
         task_queue=task_queue,
-        workflows=[AccessRequestWorkflow, RoleMembershipWorkflow, ReconcileWorkflow],
+        workflows=list(workflows),
         activities=[
             access.resolve_access_request,
             identity.resolve_identity,
@@ -202,6 +225,9 @@ def build_worker(
             reconcile.list_memberships,
             reconcile.running_owners,
             reconcile.remove_unknown,
+            notifications.post_request,
+            notifications.update_request,
+            notifications.notify_requester,
         ],
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
@@ -251,15 +277,22 @@ async def run_worker(
     task_queue: str | None = None,
     stop_signals: Sequence[signal.Signals] = (signal.SIGTERM, signal.SIGINT),
     ready_file: Path | None = None,
+    deployment: DeploymentSettings | None = None,
+    make_current: MakeCurrent = "never",
 ) -> None:
     """Serve until one of ``stop_signals``; raises ``WorkerConfigError`` before connecting.
 
     ``ready_file`` is created once the worker polls its task queue (``jitflow dev`` waits for it)
-    and removed on the way out.
+    and removed on the way out. ``deployment`` is the Worker Deployment Version to serve as
+    (default: from the environment); ``make_current`` says when to make it the deployment's current
+    version once it polls (which is what sends new requests to it): ``always``, ``if-none`` (only
+    when the deployment has no current version: a first start, never a restart mid-upgrade), or
+    ``never``.
     """
     path = config_path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH
     queue = task_queue or os.environ.get(TASK_QUEUE_ENV) or DEFAULT_TASK_QUEUE
     config = load_worker_config(path)
+    version = deployment or DeploymentSettings.from_env()
     for warning in config.warnings:
         log.warning("configuration: %s", warning)
     client = await connect(address, namespace)
@@ -306,16 +339,22 @@ async def run_worker(
                 keyring=keyring,
                 task_queue=queue,
                 executor=executor,
+                deployment=version,
             )
             refresh = asyncio.create_task(keep_people_fresh(DIRECTORY, store))
+            front_door_refresh = asyncio.create_task(
+                keep_front_doors_fresh(DIRECTORY, FrontDoorKeys(secrets.boto_client))
+            )
             async with worker:
                 log.info(
-                    "jitflow worker serving task queue %r on %s (namespace %r), config %s",
+                    "jitflow worker serving task queue %r on %s (namespace %r), config %s, as %s",
                     queue,
                     client.service_client.config.target_host,
                     client.namespace,
                     path,
+                    f"version {version}",
                 )
+                await _announce_version(client, version, make_current)
                 if ready_file is not None:
                     ready_file.write_text(str(os.getpid()))
                 try:
@@ -325,8 +364,40 @@ async def run_worker(
                         ready_file.unlink(missing_ok=True)
                 log.info("stopping: waiting for running activities to finish")
             refresh.cancel()
+            front_door_refresh.cancel()
     for sig in stop_signals:
         loop.remove_signal_handler(sig)
+
+
+async def _announce_version(
+    client: Client, deployment: DeploymentSettings, make_current: MakeCurrent
+) -> None:
+    """Make this build current when asked; otherwise say loudly when it is not, because a
+    deployment with no current version gives new requests to no worker at all."""
+    current = await current_build_id(client, deployment.name)
+    wanted = make_current == "always" or (make_current == "if-none" and current is None)
+    if wanted and current != deployment.build_id:
+        await set_current(client, deployment)
+        return
+    if current == deployment.build_id:
+        log.info("this build is the current version of deployment %r", deployment.name)
+    elif current is None:
+        log.warning(
+            "deployment %r has no current version: new requests wait until one is made current "
+            "(`jitflow worker --set-current`, or `temporal worker deployment set-current-version "
+            "--deployment-name %s --build-id %s`)",
+            deployment.name,
+            deployment.name,
+            deployment.build_id,
+        )
+    else:
+        log.warning(
+            "build %s is not current (deployment %r runs new requests on %s): this worker serves "
+            "only requests pinned to it and owners until it is made current",
+            deployment.build_id,
+            deployment.name,
+            current,
+        )
 
 
 async def load_worker_keyring(secrets: SecretReader) -> WorkerKeyring:
@@ -356,7 +427,12 @@ async def _log_preflight(
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(run_worker())
+    asyncio.run(
+        run_worker(
+            deployment=DeploymentSettings.from_env(),
+            make_current=make_current_from_env(),
+        )
+    )
 
 
 if __name__ == "__main__":

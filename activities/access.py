@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 from jitflow.config.durations import format_duration, parse_duration
 from jitflow.config.lookup import find_target, flow_targets
 from jitflow.config.models import Flow, JitflowConfig
+from jitflow.config.slack import slack_integration
 from jitflow.contracts.access import (
     AccessRequestInput,
     ResolvedRequest,
@@ -171,6 +172,7 @@ def resolve_request(config: JitflowConfig, request: AccessRequestInput) -> Resol
         hook_max_attempts=hook_attempts,
         fields=fields,
         context=dict(request.context),
+        slack_integration=slack.key if (slack := slack_integration(config, flow)) else None,
     )
 
 

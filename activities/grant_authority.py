@@ -46,7 +46,7 @@ from jitflow.trust.checks import (
     ticket_refusal,
 )
 from jitflow.trust.directory import TrustDirectory
-from jitflow.trust.keys import parse_public_key
+from jitflow.trust.keys import PublicKey, parse_public_key
 from workflows.permissions import decision_refusal
 
 #: How long after the ticket is signed the owner may still be confirming the membership (the
@@ -75,6 +75,12 @@ class GrantStore(Protocol):
     def close_grants(self, ids: list[str]) -> None: ...
 
 
+class FrontDoorKeySource(Protocol):
+    """The front doors' public keys, from Secrets Manager (``jitflow.trust.front_door_key``)."""
+
+    def public_keys(self) -> list[PublicKey]: ...
+
+
 class Signer(Protocol):
     @property
     def key_id(self) -> str: ...
@@ -96,7 +102,9 @@ class GrantAuthority:
         hook: Callable[[HookCall], HookOutcome],
         blocking: Blocking | None = None,
         user_code: Blocking | None = None,
+        front_doors: FrontDoorKeySource | None = None,
     ) -> None:
+        self._front_doors = front_doors
         self._blocking = blocking or Blocking()
         self._user_code = user_code or Blocking()
         self._config = config
@@ -210,9 +218,11 @@ class GrantAuthority:
         if proof.action != "approve" or (proof.workflow_id, proof.run_id) != (holder, run_id):
             raise refuse("the approval's proof is for another action, request or run")
         record = await self._blocking(self._store.key_by_fingerprint, proof.key_fingerprint)
-        if record is None or normalize_email(record.email) != decider:
+        if record is None:
+            await self._check_front_door(proof, decider)
+        elif normalize_email(record.email) != decider:
             raise refuse(f"key {proof.key_fingerprint} is not a registered key of {decider}")
-        if not parse_public_key(record.public_key).verify(proof.signed_bytes(), proof.signature):
+        elif not parse_public_key(record.public_key).verify(proof.signed_bytes(), proof.signature):
             raise refuse("the approval's signature does not verify")
         user_id = await self._blocking(
             self._store.get_identity, resolved.requester, "aptible", resolved.org_id
@@ -240,6 +250,16 @@ class GrantAuthority:
         if not proof.max_duration_seconds or proof.max_duration_seconds <= 0:
             raise refuse("the approval's proof states no longest grant")
         return decider, proof.max_duration_seconds
+
+    async def _check_front_door(self, proof: DecisionProof, decider: str) -> None:
+        """A proof not signed by a person's key must be signed by a front door's (the Slack
+        one), whose public keys this worker reads from Secrets Manager, never from the proof."""
+        keys = await self._blocking(self._front_doors.public_keys) if self._front_doors else []
+        key = next((k for k in keys if k.fingerprint == proof.key_fingerprint), None)
+        if key is None:
+            raise refuse(f"key {proof.key_fingerprint} is not a registered key of {decider}")
+        if not key.verify(proof.signed_bytes(), proof.signature):
+            raise refuse("the approval's signature does not verify with the front door's key")
 
     def _check_accepted_in_time(self, proof: DecisionProof, events: list[HistoryEvent]) -> None:
         """The server accepted the approve update carrying this proof before it expired."""
@@ -338,6 +358,11 @@ class GrantAuthority:
                 "ticket": ticket,
                 "duration_seconds": ticket.duration_seconds,
                 "ends_at": ends_at,
+                # For the owner's summary and details: from the request as started, not from
+                # what the workflow sent.
+                "requester": resolved.requester,
+                "target": resolved.target.key,
+                "target_label": resolved.target.label,
             }
         )
 

@@ -47,6 +47,7 @@ from jitflow.contracts.membership import (
     RemoveMembershipCall,
     RoleMembershipInput,
     RoleMembershipState,
+    membership_title,
 )
 from jitflow.contracts.names import (
     ADD_LEASE_UPDATE,
@@ -230,7 +231,7 @@ class MembershipActivities:
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             result_type=RoleMembershipState,
-            static_summary=f"Aptible membership: user {key.user_id} in role {key.role_id}",
+            static_summary=f"Aptible membership: {membership_title(key, lease)}",
         )
         until = lease.ends_at.isoformat() if lease.ends_at else "released"
         try:

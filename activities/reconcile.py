@@ -8,6 +8,7 @@ asks for it, decided here from this worker's configuration.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Protocol
 
 from temporalio import activity
@@ -71,6 +72,7 @@ class ReconcileActivities:
         if integration is None:
             raise as_temporal_failure(ValueError(f"unknown integration {call.integration_key!r}"))
         org = integration.org_id.lower()
+        listed_at = datetime.now(UTC)
         try:
             creds = await self._credentials.for_integration(call.integration_key)
             members: list[RoleMember] = []
@@ -108,7 +110,10 @@ class ReconcileActivities:
         except Exception as error:
             raise as_temporal_failure(error) from None
         return RoleListing(
-            members=tuple(members), vanished=tuple(vanished), problems=tuple(problems)
+            members=tuple(members),
+            vanished=tuple(vanished),
+            problems=tuple(problems),
+            listed_at=listed_at,
         )
 
     @activity.defn(name=RECONCILE_OWNERS.name)

@@ -67,6 +67,15 @@ def _put(admin: str, path: str, body: Any) -> None:
     httpx.put(f"{admin}{path}", json=body, timeout=30).raise_for_status()
 
 
+async def _watch_state(http: httpx.AsyncClient, admin: str) -> dict[str, Any]:
+    """The emulator's state without blocking the event loop, which also sends the approvals:
+    a blocking read here delayed every decision and query by its own latency."""
+    response = await http.get(f"{admin}/state", timeout=30)
+    response.raise_for_status()
+    data: dict[str, Any] = response.json()
+    return data
+
+
 class WorkerKiller:
     """Runs the worker, SIGKILLs it every ``every`` seconds and starts it again."""
 
@@ -201,9 +210,10 @@ async def main(args: argparse.Namespace) -> int:
         deadline = started + args.timeout
         by_pair = {(w.pair.role_id, w.pair.user_id): w for w in watches}
         last_check = 0.0
+        http = httpx.AsyncClient()
         while time.monotonic() < deadline:
             try:
-                memberships = _state(admin)["memberships"]
+                memberships = (await _watch_state(http, admin))["memberships"]
             except httpx.HTTPError:
                 await asyncio.sleep(0.5)
                 continue
@@ -223,7 +233,9 @@ async def main(args: argparse.Namespace) -> int:
                 ):
                     watch.gone_at = now
             if restarted is None and now - started > args.restart_after:
-                restarted = _restart_temporal(stack, stack.log_dir / "chaos-temporal.log")
+                restarted = await asyncio.to_thread(
+                    _restart_temporal, stack, stack.log_dir / "chaos-temporal.log"
+                )
             if approvals.done() and now - last_check > 5:
                 last_check = now
                 if await _all_closed(client, watches):
@@ -231,6 +243,7 @@ async def main(args: argparse.Namespace) -> int:
             await asyncio.sleep(0.5)
         stop.set()
         await chaos
+        await http.aclose()
         _put(admin, "/faults", {})
         finals = await _finals(client, watches)
         after = {(m["role_id"], m["user_id"]) for m in _state(admin)["memberships"]}

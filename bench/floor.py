@@ -4,8 +4,9 @@
 workflows of it) and one update, whose activities do nothing. Its shape follows jitflow's:
 activities before the decision, the ``approve`` update answering after one activity, activities
 up to the grant (the last of them stamps the moment "access exists"), a timer for the grant's
-duration, then the removal's activities. It runs on its own task queue with its own worker process (``python -m bench.floor``),
-as jitflow's worker is a process of its own.
+duration, then the removal's activities. ``BenchFloorRemoval`` is the floor of a removal alone:
+a timer and one no-op activity. Both run on their own task queue with their own worker process
+(``python -m bench.floor``), as jitflow's worker is a process of its own.
 """
 
 from __future__ import annotations
@@ -134,6 +135,32 @@ class FloorWorkflow:
         return FloorStatus(ready=self._ready, granted_at=self._granted_at)
 
 
+FLOOR_REMOVAL_WORKFLOW = "BenchFloorRemoval"
+
+
+class RemovalInput(BaseModel):
+    end_at: float
+    """Wall-clock moment (epoch seconds) at which the removal is due."""
+
+
+@workflow.defn(name=FLOOR_REMOVAL_WORKFLOW)
+class FloorRemovalWorkflow:
+    """The least Temporal does for one removal: a timer to the end, then one no-op activity
+    (where jitflow would call Aptible). Many of them started with one ``end_at`` are what "N
+    grants ending together" costs bare Temporal on this server; the result is the moment the
+    activity ran, which the benchmark compares with ``end_at``."""
+
+    @workflow.run
+    async def run(self, request: RemovalInput) -> float:
+        wait = request.end_at - workflow.now().timestamp()
+        if wait > 0:
+            await workflow.sleep(wait)
+        ran: float = await workflow.execute_activity(
+            grant, "remove", start_to_close_timeout=_TIMEOUT
+        )
+        return ran
+
+
 async def serve(address: str, ready_file: Path) -> None:
     """Run the floor's worker (its own process, as jitflow's worker is) until SIGTERM."""
     from temporalio.worker import Worker
@@ -148,7 +175,7 @@ async def serve(address: str, ready_file: Path) -> None:
     async with Worker(
         client,
         task_queue=FLOOR_TASK_QUEUE,
-        workflows=[FloorWorkflow],
+        workflows=[FloorWorkflow, FloorRemovalWorkflow],
         activities=[noop, grant],
     ):
         ready_file.write_text("ready\n")

@@ -127,6 +127,29 @@ def run_problems(document: dict[str, Any]) -> list[str]:
         check(run["still_present_after_drain"], f"revocation {n}: memberships never removed")
         for error in run["poll_errors"]:
             problems.append(f"revocation {n}: emulator poll failed: {error}")
+        floor = run.get("floor_removal")
+        if floor is not None:
+            check(floor["not_completed"], f"floor removal {n}: runs that failed or never ended")
+    mass = document.get("mass_revocation")
+    if mass is not None:
+        n = mass["grants"]
+        check(mass["setup_errors"], f"mass revocation {n}: grants that failed to set up")
+        problems += [f"mass revocation {n}: {error}" for error in mass["first_setup_errors"]]
+        check(mass["grants"] - mass["escalated"], f"mass revocation {n}: grants never escalated")
+        if mass["exit_code"] != 0:
+            problems.append(
+                f"mass revocation {n}: jitflow revoke --all exited {mass['exit_code']}: "
+                + " | ".join(mass["output_tail"])
+            )
+        check(mass["summary"].get("failed"), f"mass revocation {n}: revokes that failed")
+        check(mass["never_removed"], f"mass revocation {n}: memberships never removed")
+        check(
+            mass.get("runs_not_completed"), f"mass revocation {n}: runs that failed or never ended"
+        )
+        check(
+            mass["floor_removal"]["not_completed"],
+            f"floor removal {n}: runs that failed or never ended",
+        )
     decisions = document.get("decisions")
     if decisions is not None:
         problems += decisions["problems"]
@@ -213,6 +236,32 @@ def render_table(document: dict[str, Any]) -> str:
                 f"{run['grants']} grants: worker peak RSS MB", run["worker_peak_rss_mb"], ""
             )
         )
+    for run in document.get("revocation", []):
+        floor = run.get("floor_removal") or {}
+        lines.append(
+            pair.format(
+                f"{run['grants']} ending together: last removed s",
+                _fmt((run["lag_ms"]["max"] or 0) / 1000 if run["lag_ms"]["max"] else None),
+                _fmt(floor.get("drain_s")),
+            )
+        )
+    mass = document.get("mass_revocation")
+    if mass is not None:
+        lines.append(
+            pair.format(
+                f"revoke --all of {mass['grants']}: last gone s",
+                _fmt(mass["last_gone_s"]),
+                _fmt(mass["floor_removal"]["drain_s"]),
+            )
+        )
+        summary = mass["summary"]
+        lines.append(
+            pair.format(
+                f"revoke --all of {mass['grants']}: removed / failed",
+                summary.get("removed", "-"),
+                summary.get("failed", "-"),
+            )
+        )
     lines.append(
         pair.format("token requests (whole run)", document["token_requests_whole_run"], "")
     )
@@ -224,6 +273,14 @@ def render_table(document: dict[str, Any]) -> str:
             _fmt(ratios.get("latency_p50_vs_floor")),
         )
     )
+    if ratios.get("mass_revocation_vs_floor_drain") is not None:
+        lines.append(
+            pair.format(
+                "ratio to removal floor: revoke --all",
+                _fmt(ratios["mass_revocation_vs_floor_drain"]),
+                "",
+            )
+        )
     decisions = document.get("decisions")
     if decisions is not None:
         ended = [

@@ -9,7 +9,9 @@ short table. ``bench/README.md`` explains each figure and its target.
 2. lifecycle throughput at concurrency 50 (jitflow), then the floor;
 3. revocation lag for each ``--grants`` size (100 and 1000 by default), with the Aptible calls
    per grant and the worker's peak RSS;
-4. (``--smoke``, or ``--phases decisions``) one request denied and one approved then revoked.
+4. the floor of as many removals ending together (``bench/removal.py``), after each of those;
+5. ``jitflow revoke --all`` of ``--mass-grants`` grants against that floor (``mass_revocation``);
+6. (``--smoke``, or ``--phases decisions``) one request denied and one approved then revoked.
 
 ``--smoke`` runs every phase with a few grants, for CI: it exits 1 when the run had errors
 (``report.run_problems``) and never judges speed.
@@ -50,6 +52,7 @@ from bench.measure import (
     counter_delta,
     summary_ms,
 )
+from bench.removal import floor_removal, mass_revocation
 from bench.report import evaluate_targets, render_table, run_problems
 from bench.stack import REPO, RunningStack, bench_stack
 from jitflow.devstack.binaries import temporal_cli
@@ -58,7 +61,7 @@ from jitflow.temporal import connect
 ESCALATION_ROUTES = ("GET /roles/{role}/memberships", "POST /roles/{role}/memberships")
 TOKEN_ROUTE = "POST /tokens"
 DELETE_ROUTE = "DELETE /memberships/{membership}"
-PHASES = ("latency", "throughput", "revocation")
+PHASES = ("latency", "throughput", "revocation", "mass_revocation")
 """What ``make bench`` and ``make bench-quick`` measure."""
 ALL_PHASES = (*PHASES, "decisions")
 SMOKE_DEADLINE_S = 600.0
@@ -80,11 +83,17 @@ class ModeDefaults:
     output: str
     """File name under ``bench/`` (each is git-ignored, except the committed quick results)."""
     deadline: float | None = None
+    mass_grants: int = 5
+    """Grants revoked at once by the ``mass_revocation`` phase."""
 
 
 MODES: dict[str, ModeDefaults] = {
-    "full": ModeDefaults(200, 5, 50, 2, 30.0, "100,1000", 50, 60.0, PHASES, "results.json"),
-    "quick": ModeDefaults(30, 5, 50, 2, 10.0, "50", 50, 15.0, PHASES, "results-quick.json"),
+    "full": ModeDefaults(
+        200, 5, 50, 2, 30.0, "100,1000", 50, 60.0, PHASES, "results.json", mass_grants=1000
+    ),
+    "quick": ModeDefaults(
+        30, 5, 50, 2, 10.0, "50", 50, 15.0, PHASES, "results-quick.json", mass_grants=50
+    ),
     # A few grants through every phase: does the benchmark still run, end to end?
     "smoke": ModeDefaults(
         3, 2, 3, 1, 2.0, "5", 5, 30.0, ALL_PHASES, "results-smoke.json", SMOKE_DEADLINE_S
@@ -108,6 +117,7 @@ class Options:
     phases: tuple[str, ...] = PHASES
     deadline: float | None = None
     """Seconds after which the measuring is stopped as stuck (smoke runs only)."""
+    mass_grants: int = 5
 
 
 def echo(line: str) -> None:
@@ -652,7 +662,24 @@ async def measure(options: Options, stack: RunningStack) -> dict[str, Any]:
         results["revocation"] = []
         for count in options.grants if "revocation" in options.phases else ():
             echo(f"revocation: {count} grants")
-            results["revocation"].append(await revocation(ctx, count))
+            run = await revocation(ctx, count)
+            echo(f"floor removal: {count} workflows ending together")
+            run["floor_removal"] = await floor_removal(client, count)
+            results["revocation"].append(run)
+        if "mass_revocation" in options.phases:
+            count = options.mass_grants
+            echo(f"mass revocation: {count} grants, jitflow revoke --all, then its floor")
+            results["mass_revocation"] = await mass_revocation(
+                client=client,
+                driver=ctx.jitflow,
+                emulator=emulator,
+                pairs=fixtures.pairs[:count],
+                duration=fixtures.durations[-1],
+                setup_lanes=options.setup_concurrency,
+                run_lanes=run_lanes,
+                address=stack.settings.temporal_address,
+                work_dir=stack.settings.state_dir,
+            )
         if "decisions" in options.phases:
             echo("decisions: one deny, one approve then revoke")
             results["decisions"] = await decisions(ctx)
@@ -683,6 +710,16 @@ def ratios(results: dict[str, Any]) -> dict[str, float | None]:
         floor = results["floor_latency"]["approve_to_granted_ms"]
         out["latency_p50_vs_floor"] = ratio(jit["p50"], floor["p50"])
         out["latency_p99_vs_floor"] = ratio(jit["p99"], floor["p99"])
+    if "mass_revocation" in results:
+        out["mass_revocation_vs_floor_drain"] = results["mass_revocation"][
+            "last_gone_vs_floor_drain"
+        ]
+    for run in results.get("revocation", []):
+        drain = run["floor_removal"]["drain_s"]
+        last = run["lag_ms"]["max"]
+        out[f"revocation_{run['grants']}_last_lag_vs_floor_drain"] = (
+            ratio(last / 1000, drain) if last is not None else None
+        )
     return out
 
 
@@ -702,6 +739,11 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         "(default 100,1000; quick: 50; smoke: 5)",
     )
     parser.add_argument("--latency-requests", type=int)
+    parser.add_argument(
+        "--mass-grants",
+        type=int,
+        help="grants the mass_revocation phase revokes at once (default 1000; quick: 50; smoke: 5)",
+    )
     parser.add_argument(
         "--output",
         type=Path,
@@ -739,6 +781,7 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         output=args.output or REPO / "bench" / defaults.output,
         phases=phases,
         deadline=defaults.deadline,
+        mass_grants=args.mass_grants or defaults.mass_grants,
     )
 
 

@@ -109,12 +109,21 @@ class AccessRequests:
         message: str | None,
         key: SigningKey,
         now: datetime | None = None,
+        *,
+        state: AccessState | None = None,
+        run_id: str | None = None,
     ) -> Decision | Revocation | Cancellation:
         """The body of ``action``'s update with ``who``'s proof, signed for the request as it
-        is now (an approval waits until the request knows its role and user)."""
-        state = await self._ready_state(workflow_id, wait=action == "approve")
-        # A request never continues as new: its current run is its first.
-        run_id = (await self.handle(workflow_id).describe()).run_id
+        is now (an approval waits until the request knows its role and user).
+
+        ``state`` and ``run_id``, when the caller already has them (a mass revocation reads
+        both from its listing and one query), save a query and a describe per request; the
+        proof is the same one either way."""
+        if state is None:
+            state = await self._ready_state(workflow_id, wait=action == "approve")
+        if run_id is None:
+            # A request never continues as new: its current run is its first.
+            run_id = (await self.handle(workflow_id).describe()).run_id
         fingerprint, sign = key
         proof = make_proof(
             action=action,

@@ -45,7 +45,9 @@ SERVICES = {
     "temporal-setup",
     "temporal-ui",
     "jitflow-worker",
+    "jitflow-worker-next",
 }
+WORKERS = {"jitflow-worker", "jitflow-worker-next"}
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +94,7 @@ def test_every_service_is_there(compose: dict[str, Any]) -> None:
 
 
 def test_images(compose: dict[str, Any]) -> None:
-    images = {name: _image(_service(compose, name)) for name in SERVICES - {"jitflow-worker"}}
+    images = {name: _image(_service(compose, name)) for name in SERVICES - WORKERS}
     assert images == {
         "postgresql": "postgres",
         "temporal-schema": "temporalio/admin-tools",
@@ -100,8 +102,8 @@ def test_images(compose: dict[str, Any]) -> None:
         "temporal-setup": "temporalio/admin-tools",
         "temporal-ui": "temporalio/ui",
     }
-    worker = _service(compose, "jitflow-worker")
-    assert worker["build"] == {"context": ".", "dockerfile": "Dockerfile"}
+    for name in WORKERS:
+        assert _service(compose, name)["build"] == {"context": ".", "dockerfile": "Dockerfile"}
 
 
 def test_published_ports_are_temporal_and_the_web_ui_on_loopback(compose: dict[str, Any]) -> None:
@@ -134,6 +136,10 @@ def test_start_order(compose: dict[str, Any]) -> None:
         "temporal-setup": {"temporal": "service_healthy"},
         "temporal-ui": {"temporal": "service_healthy"},
         "jitflow-worker": {
+            "postgresql": "service_healthy",
+            "temporal-setup": "service_completed_successfully",
+        },
+        "jitflow-worker-next": {
             "postgresql": "service_healthy",
             "temporal-setup": "service_completed_successfully",
         },
@@ -176,6 +182,25 @@ def test_worker_environment(compose: dict[str, Any]) -> None:
     assert (ROOT / "examples" / "aptible").is_dir()
     text = COMPOSE_FILE.read_text()
     assert re.search(r"#\s*APTIBLE_AUTH_ROOT_URL: https://auth\.aptible\.com", text)
+
+
+def test_an_upgrade_runs_the_next_build_beside_the_current_one(compose: dict[str, Any]) -> None:
+    """Build B starts only with ``--profile upgrade``, is a version of the same deployment on the
+    same task queue, and never makes itself current; build A does so only on a first start."""
+    current = _service(compose, "jitflow-worker")
+    following = _service(compose, "jitflow-worker-next")
+    assert "profiles" not in current and following["profiles"] == ["upgrade"]
+    a, b = _environment(current), _environment(following)
+    assert a["JITFLOW_DEPLOYMENT_NAME"] == b["JITFLOW_DEPLOYMENT_NAME"] == "jitflow"
+    assert a.get("JITFLOW_TASK_QUEUE") == b.get("JITFLOW_TASK_QUEUE")
+    assert a["JITFLOW_SET_CURRENT_IF_NONE"] == "true" and "JITFLOW_SET_CURRENT" not in a
+    assert b["JITFLOW_SET_CURRENT"] == "false"
+    assert current["image"] != following["image"]
+    assert {key: value for key, value in a.items() if not key.startswith("JITFLOW_")} == {
+        key: value for key, value in b.items() if not key.startswith("JITFLOW_")
+    }
+    dynamic = compose["configs"]["temporal-dynamic-config"]["content"]
+    assert "system.enableDeploymentVersions" in dynamic
 
 
 def test_jitflow_database_is_created_in_the_same_postgresql(compose: dict[str, Any]) -> None:

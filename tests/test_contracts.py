@@ -15,6 +15,7 @@ from temporalio import activity, workflow
 from activities.access import AccessActivities
 from activities.identity import IdentityActivities
 from activities.membership import MembershipActivities
+from activities.notifications import NotificationActivities
 from activities.reconcile import ReconcileActivities
 from activities.reducers import ReducerActivities
 from jitflow.contracts import names
@@ -35,6 +36,9 @@ IMPLEMENTATIONS = [
     ReconcileActivities.list_memberships,
     ReconcileActivities.running_owners,
     ReconcileActivities.remove_unknown,
+    NotificationActivities.post_request,
+    NotificationActivities.update_request,
+    NotificationActivities.notify_requester,
 ]
 
 

@@ -16,6 +16,7 @@ import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -40,13 +41,22 @@ with workflow.unsafe.imports_passed_through():
     from workflows import request_activities as calls
     from workflows import steps
     from workflows.decision_mailbox import DecisionMailbox, time_left, verdict
+    from workflows.notifications import RequestNotifier
     from workflows.request_events import RequestEvents
     from workflows.request_view import RequestView
 
 
-@workflow.defn(name=ACCESS_WORKFLOW_TYPE)
+#: Patch id: requests of a flow with a Slack integration are announced and followed in Slack.
+SLACK_NOTIFICATIONS = "slack-notifications"
+
+
+@workflow.defn(name=ACCESS_WORKFLOW_TYPE, versioning_behavior=VersioningBehavior.PINNED)
 class AccessRequestWorkflow:
-    """One request for temporary membership of an Aptible role. Query ``status`` for its state."""
+    """One request for temporary membership of an Aptible role. Query ``status`` for its state.
+
+    Pinned to the worker build it started on: a request lives for hours at most (its timeout
+    plus its grant), so a new build never replays one in flight, even after an unguarded change.
+    """
 
     @workflow.init
     def __init__(self, request: AccessRequestInput) -> None:
@@ -62,6 +72,7 @@ class AccessRequestWorkflow:
         self._nonces: set[str] = set()  # proofs already used on this run
         self._proof: DecisionProof | None = None  # the approver's, for the grant path to check
         self._after_escalate: asyncio.Future[HookOutcome] | None = None
+        self._notifier: RequestNotifier | None = None  # a flow with Slack, from this build on
 
     # --- the run -----------------------------------------------------------------------------
 
@@ -86,6 +97,8 @@ class AccessRequestWorkflow:
                     self._events.record("cancel", None, "the workflow was cancelled")
                 self._set_status("cancelled")
             self._mailbox.close(self._state.status, f"the request is {self._state.status}")
+            if self._notifier is not None:
+                await steps.shielded(self._notifier.finish)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
 
@@ -95,6 +108,10 @@ class AccessRequestWorkflow:
         self._publish()
         state.resolved = resolved = await calls.resolve(request)
         self._duration = resolved.duration_seconds
+        if resolved.slack_integration and workflow.patched(SLACK_NOTIFICATIONS):
+            self._notifier = RequestNotifier(
+                lambda event, text: self._events.record(event, None, text)
+            )
         self._publish()
         identity = await calls.find_identity(resolved, self._event("request", resolved.requester))
         state.aptible_user_id = identity.service_user_id
@@ -119,6 +136,8 @@ class AccessRequestWorkflow:
             raise steps.StepFailed(f"{resolved.requester} is a guest; guests cannot request access")
         state.ready_for_decision = True
         self._publish()
+        if self._notifier is not None and not auto_approved:
+            self._notifier.request_made(state)  # the approvers' channel, with the buttons
 
         if auto_approved:
             self._approve("hook:on_request", outcome.message or "approved by the on_request hook")
@@ -388,6 +407,19 @@ class AccessRequestWorkflow:
     def _set_status(self, status: AccessStatus) -> None:
         self._state.status = status
         self._publish()
+        self._tell()
+
+    def _tell(self) -> None:
+        """Slack follows each change of status; deliveries never hold the lifecycle up."""
+        notifier, state = self._notifier, self._state
+        if notifier is None:
+            return
+        if state.status == "escalated":
+            notifier.escalated(state)  # the message shows the end; the requester is told
+        elif state.status == "deescalated" and state.escalated_at is not None:
+            notifier.removed(state)
+        else:
+            notifier.decided(state)
 
     def _publish(self) -> None:  # search attributes and Web UI details, from the state
         self._view.publish(self._state, self._duration)

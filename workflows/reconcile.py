@@ -4,19 +4,27 @@ For one integration: list its target roles' memberships, the running ``RoleMembe
 and the ledger of what jitflow created. A membership jitflow created that no owner holds (an
 orphan: its owner was terminated, its request too) is removed; a membership jitflow did not
 create is reported (removed only where the flow sets ``vars.reconcile = "remove"``); a
-membership the ledger holds but Aptible lost is reported. Every finding and action is in this
-run's history and result. ``dry_run`` changes nothing.
+membership the ledger holds but Aptible lost is reported, and its running owner is told (it
+stops counting the membership as present and never re-adds it on the same grants). Every finding
+and action is in this run's history and result. ``dry_run`` changes nothing.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from jitflow.contracts import activities as contract
-    from jitflow.contracts.membership import MembershipKey, RemoveMembershipCall
+    from jitflow.contracts.membership import (
+        MembershipKey,
+        MembershipVanished,
+        RemoveMembershipCall,
+    )
+    from jitflow.contracts.names import MEMBERSHIP_VANISHED_SIGNAL
     from jitflow.contracts.reconcile import (
         RECONCILE_WORKFLOW_TYPE,
         Drift,
@@ -28,10 +36,15 @@ with workflow.unsafe.imports_passed_through():
     from workflows import steps
 
 
-@workflow.defn(name=RECONCILE_WORKFLOW_TYPE)
+#: Patch id: owners whose membership vanished are told (before it, they were only reported).
+TELL_VANISHED_OWNERS = "tell-vanished-owners"
+
+
+@workflow.defn(name=RECONCILE_WORKFLOW_TYPE, versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
 class ReconcileWorkflow:
     @workflow.run
     async def run(self, request: ReconcileInput) -> ReconcileReport:
+        self._dry_run = request.dry_run
         call = ListingCall(integration_key=request.integration_key)
         listing = await steps.call(
             contract.RECONCILE_LIST,
@@ -56,7 +69,7 @@ class ReconcileWorkflow:
             elif member.ledger is None and not held:
                 drift.append(await self._unknown(member, request))
         for key in listing.vanished:
-            drift.append(Drift(kind="vanished", key=key, action="reported"))
+            drift.append(await self._vanished(key, key.workflow_id in running, listing.listed_at))
         workflow.set_current_details(
             f"{len(listing.members)} memberships seen, {len(drift)} differences"
         )
@@ -83,6 +96,19 @@ class ReconcileWorkflow:
             schedule_to_close=timedelta(minutes=10),
         )
         return Drift(kind="orphan", key=key, action="removed")
+
+    async def _vanished(self, key: MembershipKey, held: bool, listed_at: datetime | None) -> Drift:
+        # Runs before this patch only reported; they never signalled, so neither may their replay.
+        if not held or listed_at is None or not workflow.patched(TELL_VANISHED_OWNERS):
+            return Drift(kind="vanished", key=key, action="reported")
+        if self._dry_run:
+            return Drift(kind="vanished", key=key, action="would tell the owner")
+        owner = workflow.get_external_workflow_handle(key.workflow_id)
+        try:
+            await owner.signal(MEMBERSHIP_VANISHED_SIGNAL, MembershipVanished(listed_at=listed_at))
+        except FailureError:
+            return Drift(kind="vanished", key=key, action="reported")  # it closed meanwhile
+        return Drift(kind="vanished", key=key, action="told the owner")
 
     async def _unknown(self, member: RoleMember, request: ReconcileInput) -> Drift:
         if not member.remove_unknown:

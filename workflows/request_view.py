@@ -61,6 +61,13 @@ def target_text(resolved: ResolvedRequest) -> str:
     return resolved.target.label or resolved.target.name
 
 
+def target_id(state: AccessState) -> str:
+    """The one identifier of the target, as people type and search it: the target's key
+    (``admin_prod``, what ``jitflow request --target`` and ``request --help`` use). Before the
+    request is resolved (and when it failed to resolve) that is the target as given."""
+    return state.resolved.target.key if state.resolved else state.input.target
+
+
 def search_attributes(state: AccessState) -> dict[str, object]:
     """The ``Jit*`` values the request should have now."""
     resolved = state.resolved
@@ -68,7 +75,7 @@ def search_attributes(state: AccessState) -> dict[str, object]:
         "JitStatus": state.status,
         "JitRequester": resolved.requester if resolved else normalize_email(state.input.requester),
         "JitFlow": resolved.flow_name if resolved else state.input.flow,
-        "JitTarget": resolved.target.name if resolved else state.input.target,
+        "JitTarget": target_id(state),
     }
     if state.approver:
         wanted["JitApprover"] = state.approver
@@ -77,22 +84,52 @@ def search_attributes(state: AccessState) -> dict[str, object]:
     return wanted
 
 
+def upsert_cadence(state: AccessState) -> dict[str, object]:
+    """The values whose changes decide *when* an upsert is due: those of the first releases,
+    in which ``JitTarget`` held the target's ``name`` once resolved.
+
+    Each upsert is a command in history, so a run recorded by an earlier build replays only if
+    this code upserts at exactly the same moments. ``JitTarget`` now holds the key, which
+    changes at other moments than the name did (not at all, when the key was typed), so the
+    moments still follow the name; what an upsert carries is today's values."""
+    wanted = search_attributes(state)
+    if state.resolved is not None:
+        wanted["JitTarget"] = state.resolved.target.name
+    return wanted
+
+
 def details(state: AccessState, duration: int, doing: str) -> str:
     """The Markdown the Web UI shows as the workflow's current details."""
     resolved = state.resolved
+    status = f"Status: **{state.status}**" + (f", {text(doing)}" if doing != state.status else "")
     if resolved is None:
-        return (
-            f"**{text(state.input.requester)}** requests {text(state.input.target)}: {text(doing)}"
-        )
+        # Not resolved (yet, or never: the input was refused): the input as given.
+        given = state.input
+        lines = [
+            f"**{text(given.requester)}** requests {text(given.target)} for "
+            f"{text(given.duration if given.duration is not None else '?')} "
+            f"(flow {text(given.flow)})",
+            status,
+        ]
+        if state.error:
+            lines.append(f"Error: {text(state.error)}")
+        return "\n\n".join(lines)
     lines = [
+        # The label is for reading; the key beside it is what `jitflow list`, `JitTarget` and
+        # `jitflow request --target` use, so a reader can search for it as shown.
         f"**{text(resolved.requester)}** requests **{text(target_text(resolved))}** "
-        f"({text(resolved.flow_label or resolved.flow_name)}) for {duration_text(duration)}",
-        f"Status: **{state.status}**, {text(doing)}",
+        f"(target {text(resolved.target.key)}, flow "
+        f"{text(resolved.flow_label or resolved.flow_name)}) for {duration_text(duration)}",
+        status,
     ]
     if state.permissions is not None and state.status == "pending":
         lines.append(f"Approvers: {text(describe_approvers(state.permissions))}")
     if state.approver:
         lines.append(f"Decided by {text(state.approver)}")
+    if state.revoked_by:
+        lines.append(f"Revoked by {text(state.revoked_by)}")
+    if state.cancelled_by:
+        lines.append(f"Cancelled by {text(state.cancelled_by)}")
     if state.deescalated_at:
         lines.append(f"Access removed at {state.deescalated_at.isoformat(timespec='seconds')}")
     elif state.expires_at:
@@ -107,17 +144,27 @@ class RequestView:
 
     def __init__(self) -> None:
         self._published: dict[str, object] = {}
+        self._cadence: dict[str, object] = {}
 
     def show(self, state: AccessState, duration: int, doing: str) -> None:
         """Set the current details (not a command: free to call as often as needed)."""
         workflow.set_current_details(details(state, duration, doing))
 
     def publish(self, state: AccessState, duration: int) -> None:
-        """Upsert the ``Jit*`` search attributes that changed, then the current details."""
+        """Upsert the ``Jit*`` search attributes that changed, then the current details.
+
+        An upsert happens when ``upsert_cadence`` says one is due (see there); it carries every
+        value that changed since the last one, and the due ones even when unchanged, so that
+        an upsert of an earlier build's history is never empty."""
+        cadence = upsert_cadence(state)
+        due = {name for name, value in cadence.items() if self._cadence.get(name) != value}
+        if not due:
+            self.show(state, duration, state.status)
+            return
         changed = {
             name: value
             for name, value in search_attributes(state).items()
-            if self._published.get(name) != value
+            if name in due or self._published.get(name) != value
         }
         updates: list[SearchAttributeUpdate[Any]] = []
         for name, value in changed.items():
@@ -126,7 +173,7 @@ class RequestView:
                 updates.append(search_keys.JIT_EXPIRES_AT.value_set(value))
             else:
                 updates.append(_KEYWORD_KEYS[name].value_set(bounded(str(value))))
-        if updates:
-            workflow.upsert_search_attributes(updates)
-            self._published.update(changed)
+        workflow.upsert_search_attributes(updates)
+        self._published.update(changed)
+        self._cadence.update(cadence)
         self.show(state, duration, state.status)

@@ -15,6 +15,7 @@ import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -28,18 +29,22 @@ with workflow.unsafe.imports_passed_through():
         LeaseReleased,
         LeaseRequest,
         MembershipRecord,
+        MembershipVanished,
         ReleaseLease,
         RemoveMembershipCall,
         RoleMembershipInput,
         RoleMembershipState,
+        membership_title,
     )
     from jitflow.contracts.names import (
+        MEMBERSHIP_VANISHED_SIGNAL,
         MEMBERSHIP_WORKFLOW_TYPE,
     )
     from jitflow.contracts.trust import ticket_id
     from jitflow.trust.checks import lease_refusal
     from jitflow.trust.directory import DIRECTORY
     from workflows import steps
+    from workflows.request_view import text
 
 #: Continue-as-new once the history holds this many events (or when the server suggests it).
 HISTORY_LIMIT = 2000
@@ -53,9 +58,14 @@ REMOVAL_RETRY_FIRST = timedelta(seconds=5)
 REMOVAL_RETRY_MAX = timedelta(minutes=30)
 
 
-@workflow.defn(name=MEMBERSHIP_WORKFLOW_TYPE)
+@workflow.defn(name=MEMBERSHIP_WORKFLOW_TYPE, versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
 class RoleMembershipWorkflow:
-    """Holds the leases of one membership and keeps Aptible in line with them."""
+    """Holds the leases of one membership and keeps Aptible in line with them.
+
+    Moves to the current build at its next workflow task (auto-upgrade): an owner lives as long
+    as any lease, until-revoked ones included, and must never keep an old build running. So every
+    change here is replay-safe: guarded by ``workflow.patched`` and proven by the frozen corpus.
+    """
 
     @workflow.init
     def __init__(self, start: RoleMembershipInput) -> None:
@@ -67,15 +77,22 @@ class RoleMembershipWorkflow:
         self._applied = 0
         self._removals = 0
         self._rejections: dict[str, str] = {}
+        # The latest lease that names whose access this is: the Web UI's details keep saying it
+        # after the last lease is gone, while the membership is being removed.
+        self._named: Lease | None = None
         self._closed: list[str] = list(start.closed)  # tickets of ended leases, until removal
         # Tickets whose lease was released: a lease that arrives after its release (a request
         # cancelled while its acquire was in flight) is refused, never held.
         self._tombstones: list[str] = list(start.released)
+        # Aptible lost the membership outside jitflow (the reconciler said so): someone took the
+        # access away on purpose, so the current grants never put it back; a new lease may.
+        self._vanished = start.vanished
         self._refused_start = bool(start.leases) and workflow.info().continued_run_id is None
         if self._refused_start:
             # Only a continue-as-new of an owner carries leases in its input; any other start
             # with leases did not come through the worker's grant path, so they count for nothing.
             self._leases = {}
+        self._remember_names(*self._leases.values())
 
     @workflow.run
     async def run(self, start: RoleMembershipInput) -> RoleMembershipState:
@@ -87,6 +104,7 @@ class RoleMembershipWorkflow:
                 await self._settle()
                 if not self._leases and self._version == self._applied:
                     self._note("owner_finished", None, "no lease left")
+                    workflow.set_current_details(self._details())
                     return self._snapshot()
                 continue
             if self._should_continue_as_new():
@@ -100,6 +118,7 @@ class RoleMembershipWorkflow:
                             audit=tuple(self._audit[-AUDIT_CARRIED:]),
                             closed=tuple(self._closed),
                             released=tuple(self._tombstones[-TOMBSTONES_CARRIED:]),
+                            vanished=self._vanished,
                         )
                     )
                 continue
@@ -136,11 +155,12 @@ class RoleMembershipWorkflow:
         """Bring Aptible in line with the live leases, one call at a time."""
         version = self._version
         now = workflow.now()
+        workflow.set_current_details(self._details())
         for holder, lease in list(self._leases.items()):
             if lease.ends_at is not None and lease.ends_at <= now:
                 self._drop(holder)
                 self._note("lease_ended", holder, f"ended at {lease.ends_at.isoformat()}")
-        if self._leases and self._membership is None:
+        if self._leases and self._membership is None and not self._vanished:
             await self._add()
         elif not self._leases and self._membership is not None:
             await self._remove()
@@ -250,6 +270,8 @@ class RoleMembershipWorkflow:
         verb = "lease_extended" if previous is not None else "lease_added"
         if not resent:
             self._leases[lease.holder] = lease
+            self._vanished = False  # a new approval may put back what was taken away
+            self._remember_names(lease)
         until = lease.ends_at.isoformat() if lease.ends_at else "released"
         self._note(verb, lease.holder, f"until {until}")
         self._version += 1
@@ -317,6 +339,25 @@ class RoleMembershipWorkflow:
             remaining_leases=len(self._leases),
         )
 
+    @workflow.signal(name=MEMBERSHIP_VANISHED_SIGNAL)
+    def membership_vanished(self, news: MembershipVanished) -> None:
+        """The reconciler found no membership in Aptible where this owner counts one: stop
+        counting it (nothing to remove at the end) and do not put it back for these grants."""
+        membership = self._membership
+        if membership is None or membership.preexisting:
+            return
+        if membership.created_at > news.listed_at:
+            self._note("vanished_report_ignored", None, "created after the reconciler's listing")
+            return
+        self._membership = None
+        self._vanished = True
+        self._note(
+            "membership_vanished",
+            None,
+            "removed outside jitflow; not re-added for the current grants",
+        )
+        self._version += 1  # refresh what the Web UI shows
+
     @workflow.query
     def state(self) -> RoleMembershipState:
         return self._snapshot()
@@ -341,12 +382,30 @@ class RoleMembershipWorkflow:
             TimelineEntry(event=event, at=workflow.now(), actor=holder, message=message)
         )
 
+    def _remember_names(self, *leases: Lease) -> None:
+        for lease in leases:
+            if lease.requester is not None:
+                self._named = lease
+
     def _details(self) -> str:
+        """The Web UI's current details: whose access on which role (the owner is listed under
+        a ``membership/<uuids>`` id), what is in Aptible now, and each lease with its end."""
         key = self._key
-        lines = [f"Membership of Aptible user `{key.user_id}` in role `{key.role_id}`"]
-        if self._membership and self._membership.preexisting:
+        lines = [
+            f"Aptible membership of **{text(membership_title(key, self._named))}**",
+            f"Organization {text(key.org_id)}, role {text(key.role_id)}, "
+            f"Aptible user {text(key.user_id)}",
+        ]
+        membership = self._membership
+        if membership is None:
+            lines.append("Adding the membership" if self._leases else "No lease left: nothing held")
+        elif membership.preexisting:
             lines.append("Standing access (held before jitflow): never removed")
+        elif not self._leases:
+            lines.append("Removing the membership: no lease left")
+        else:
+            lines.append("Member now, added by jitflow")
         for lease in self._leases.values():
             until = lease.ends_at.isoformat(timespec="seconds") if lease.ends_at else "released"
-            lines.append(f"Lease of `{lease.holder}` until {until}")
+            lines.append(f"Lease of request {text(lease.holder)} until {until}")
         return "\n\n".join(lines)

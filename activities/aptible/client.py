@@ -54,6 +54,7 @@ from activities.aptible.transport import (
     CallTally,
     auth_root_from_env,
 )
+from activities.aptible.user_directory import DEFAULT_TTL_SECONDS, UserDirectory
 from jitflow.contracts.base import normalize_email
 
 __all__ = ["AUTH_ROOT_ENV", "DEFAULT_AUTH_ROOT", "AptibleClient"]
@@ -72,7 +73,8 @@ class AptibleClient:
     ``timeout`` bounds each request. ``token_lifetime`` is the ``expires_in`` asked for (seconds);
     a token is renewed ``renew_margin`` seconds before it expires. ``retry_delays`` are the waits
     between in-place retries of GET and DELETE; a 429 on those is retried in place when its
-    ``Retry-After`` is at most ``max_retry_after`` seconds.
+    ``Retry-After`` is at most ``max_retry_after`` seconds. ``users_ttl`` is how long one
+    listing of an organization's users serves later lookups by email.
     """
 
     def __init__(
@@ -85,6 +87,7 @@ class AptibleClient:
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
         max_retry_after: float = 5.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        users_ttl: float = DEFAULT_TTL_SECONDS,
     ) -> None:
         self._transport = AptibleTransport(
             base_url or auth_root_from_env(),
@@ -99,6 +102,7 @@ class AptibleClient:
         self.tokens = self._transport.tokens
         self._call = self._transport.call
         self._read_list = self._transport.read_list
+        self.users = UserDirectory(ttl=users_ttl)
 
     @classmethod
     def from_env(cls, **options: Any) -> AptibleClient:
@@ -164,21 +168,24 @@ class AptibleClient:
     ) -> AptibleUser | None:
         """The organization's user with this email (trimmed, case-insensitive), or None.
 
-        Aptible has no search by email, so this reads the user list page by page until found.
+        Aptible has no search by email, so this reads the organization's whole user list; the
+        listing is shared by concurrent and successive lookups for a short while
+        (``users_ttl``, see :mod:`activities.aptible.user_directory`), so discovering many new
+        requesters costs one listing, not one per requester.
         """
         org = normalize_id(org_id, "organization id")
         wanted = normalize_email(email)
         if "@" not in wanted:
             raise AptibleInvalidInput(f"email {email!r} is not an email address")
-        subject = Subject(f"looking up user {wanted}", organization_id=org)
+        subject = Subject(f"listing the users of organization {org}", organization_id=org)
 
-        def matches(item: Body) -> bool:
-            return normalize_email(str(item.get("email", ""))) == wanted
+        async def list_users() -> list[AptibleUser]:
+            items = await self._read_list(
+                credentials, f"/organizations/{org}/users", "users", subject, CallTally()
+            )
+            return [parse_user(item) for item in items]
 
-        items = await self._read_list(
-            credentials, f"/organizations/{org}/users", "users", subject, CallTally(), until=matches
-        )
-        return next((parse_user(item) for item in items if matches(item)), None)
+        return await self.users.find((credentials.username, org), wanted, list_users)
 
     async def get_user(self, credentials: AptibleCredentials, user_id: str) -> AptibleUser | None:
         """The user with this id, or None when Aptible does not know it (404)."""
@@ -413,7 +420,9 @@ class AptibleClient:
             log.info(
                 "Aptible: %s did not hold role %s%s; nothing to remove", who, role, subject.where()
             )
-        if left:
+        if left and org is not None:
+            # A cached listing would still "find" them for a new request.
+            self.users.forget((credentials.username, org))
             log.warning(
                 "Aptible: %s left organization %s with their last role there (Aptible evicts "
                 "such users; they need a new invitation to return)",

@@ -25,7 +25,8 @@ from temporalio.service import RPCError
 from jitflow.access_client import AccessRequests
 from jitflow.cli import calls
 from jitflow.cli.calls import run_call
-from jitflow.cli.describe import describe_state
+from jitflow.cli.describe import describe_state, target_shown
+from jitflow.cli.mass_revoke import mass_revoke, selection_from_options
 from jitflow.cli.naming import command_name
 from jitflow.cli.outcome import Command, CommandError, ExitCode, exit_code
 from jitflow.cli.request_help import CONFIG_ENV, RequestCommand
@@ -40,6 +41,7 @@ from jitflow.contracts.access import (
 )
 from jitflow.contracts.names import ACCESS_WORKFLOW_TYPE, DEFAULT_TASK_QUEUE
 from jitflow.contracts.trust import DecisionAction
+from jitflow.mass_revocation import DEFAULT_CONCURRENCY
 
 _connection_options = [
     click.option("--address", envvar="TEMPORAL_ADDRESS", help="Temporal frontend host:port."),
@@ -166,8 +168,7 @@ async def _id_in_use(requests: AccessRequests, workflow_id: str) -> str:
     except (RPCError, WorkflowQueryFailedError):
         state = None  # no worker to answer: Temporal's own status still tells open from ended
     if state is not None:
-        target = state.resolved.target.label if state.resolved else None
-        asked = f"{state.input.requester} asked for {target or state.input.target}"
+        asked = f"{state.input.requester} asked for {target_shown(state)}"
         status_text = f"{state.status}: {asked}"
     else:
         status_text = (description.status.name if description.status else "unknown").lower()
@@ -353,38 +354,82 @@ deny = _decision_command(
 
 
 @click.command()
-@click.argument("workflow_id")
+@click.argument("workflow_id", required=False)
 @click.option("--by", required=True, help="Email of who revokes (requester or approver).")
 @click.option("--message", default=None)
+@click.option(
+    "--all", "everything", is_flag=True, help="Revoke every escalated grant (on --task-queue)."
+)
+@click.option("--requester", default=None, help="Revoke every escalated grant of this email.")
+@click.option(
+    "--target", default=None, help="Revoke every escalated grant of this target (name, key...)."
+)
+@click.option(
+    "--concurrency",
+    default=DEFAULT_CONCURRENCY,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="With --all/--requester/--target: revokes in flight at once.",
+)
+@click.option("--task-queue", envvar="JITFLOW_TASK_QUEUE", default=DEFAULT_TASK_QUEUE)
 @key_option
 @_with_connection
 def revoke(
-    workflow_id: str,
+    workflow_id: str | None,
     by: str,
     message: str | None,
+    everything: bool,
+    requester: str | None,
+    target: str | None,
+    concurrency: int,
+    task_queue: str,
     key_path: Path | None,
     address: str | None,
     namespace: str | None,
 ) -> None:
-    """Revoke granted access now.
+    """Revoke granted access now: one request (WORKFLOW_ID), or every escalated grant that
+    --all, --requester and/or --target select, each with its own signed revoke.
 
-    Exits 0 once access is removed, 4 when refused (README: exit codes).
+    Exits 0 once access is removed (all of it: removed or already gone), 3 while some is still
+    being removed, 4 when refused (README: exit codes).
 
     \b
     Equivalent:
       temporal workflow update execute --workflow-id ID --name revoke \\
         --input "$(jitflow sign revoke ID --by alice@example.com --message done)"
     """
-
+    selecting = everything or requester is not None or target is not None
+    if selecting == (workflow_id is not None):
+        raise click.UsageError(
+            "give either a WORKFLOW_ID or a selection (--all, --requester EMAIL, --target NAME)"
+        )
+    if everything and (requester is not None or target is not None):
+        raise click.UsageError("--all selects everything: leave out --requester and --target")
     key = signer(key_path)
+    if selecting:
+        selection = selection_from_options(everything, requester, target, task_queue)
+        _exit(
+            mass_revoke(
+                selection,
+                by=by,
+                message=message,
+                key=key,
+                concurrency=concurrency,
+                address=address,
+                namespace=namespace,
+            )
+        )
+        return
+    assert workflow_id is not None
+    single_id = workflow_id
 
     async def call(client: Client) -> UpdateOutcome:
         requests = _requests(client)
-        body = await requests.signed("revoke", workflow_id, by, message, key)
+        body = await requests.signed("revoke", single_id, by, message, key)
         assert isinstance(body, Revocation)
-        return await requests.revoke(workflow_id, body)
+        return await requests.revoke(single_id, body)
 
-    outcome = run_call(address, namespace, call, workflow_id=workflow_id)
+    outcome = run_call(address, namespace, call, workflow_id=single_id)
     _print_outcome(outcome)
     _exit(exit_code("revoke", outcome.status, accepted=outcome.accepted))
 

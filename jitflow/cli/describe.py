@@ -86,15 +86,27 @@ def timeline_lines(entries: list[TimelineEntry]) -> list[str]:
     ]
 
 
+def target_shown(state: AccessState) -> str:
+    """The target as ``status`` shows it: its key first, the one identifier that ``request
+    --target``, ``jitflow list`` and ``JitTarget`` use, then its label for reading
+    (``admin_prod (Admin Role)``). A request that was never resolved (it failed on its input)
+    has no key: the target as given, said to be so."""
+    resolved = state.resolved
+    if resolved is None:
+        given = state.input.target or "-"
+        return f"{given} (as given; not resolved)" if state.status == "failed" else given
+    target = resolved.target
+    return f"{target.key} ({target.label})" if target.label else target.key
+
+
 def describe_state(state: AccessState) -> str:
     """A readable block for a terminal: the request, its decision and its timeline (UTC)."""
     resolved = state.resolved
-    target = (resolved.target.label or resolved.target.name) if resolved else state.input.target
     lines = [
         _line("request", state.workflow_id),
         _line("status", state.status),
         _line("requester", resolved.requester if resolved else state.input.requester),
-        _line("target", target),
+        _line("target", target_shown(state)),
     ]
     if resolved:
         lines.append(

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from jitflow.cli.naming import command_name, shown_path
+from jitflow.devstack.ports import SLACK_EMULATOR_PORT, SLACK_FRONT_DOOR_PORT
 from jitflow.devstack.stack import StackSettings
 
 
@@ -15,7 +16,8 @@ from jitflow.devstack.stack import StackSettings
 @click.option(
     "--demo",
     is_flag=True,
-    help="Play a request → approve → revoke scenario, then keep the stack up until Ctrl-C.",
+    help="Play a request → Slack click → approve → revoke scenario, then keep the stack up "
+    "until Ctrl-C.",
 )
 @click.option(
     "--stop-after-demo",
@@ -41,6 +43,8 @@ from jitflow.devstack.stack import StackSettings
 @click.option("--ui-port", default=8233, show_default=True)
 @click.option("--aptible-port", default=8780, show_default=True)
 @click.option("--aws-port", default=4566, show_default=True)
+@click.option("--slack-port", default=SLACK_EMULATOR_PORT, show_default=True)
+@click.option("--front-door-port", default=SLACK_FRONT_DOOR_PORT, show_default=True)
 def dev(
     demo: bool,
     stop_after_demo: bool,
@@ -50,13 +54,17 @@ def dev(
     ui_port: int,
     aptible_port: int,
     aws_port: int,
+    slack_port: int,
+    front_door_port: int,
 ) -> None:
-    """Start Temporal (with its Web UI), the Aptible emulator, Secrets Manager (moto) and the
-    worker, as child processes stopped together by Ctrl-C or SIGTERM.
+    """Start Temporal (with its Web UI), the Aptible and Slack emulators, Secrets Manager
+    (moto), the Slack front door and the worker, as child processes stopped together by Ctrl-C
+    or SIGTERM. The worker runs on a copy of --config (in --state-dir/config) with a Slack
+    integration added, so requests are announced in the Slack emulator's #access-requests.
 
     Requests survive a restart: Temporal's database and the emulator's state live in
-    --state-dir. With --demo, a scripted request goes through approval, escalation and
-    revocation, each step printed; the stack then stays up, so that the Web UI link it prints
+    --state-dir. With --demo, a scripted request goes through Slack (the message, a signed click
+    on Approve), escalation and revocation, each step printed; the stack then stays up, so that the Web UI link it prints
     works, until Ctrl-C (or stops at once with --stop-after-demo).
     """
     from jitflow.devstack.binaries import BinaryNotFound, temporal_cli
@@ -75,11 +83,13 @@ def dev(
         ui_port=ui_port,
         aptible_port=aptible_port,
         aws_port=aws_port,
+        slack_port=slack_port,
+        front_door_port=front_door_port,
     )
 
     def after_start(ready: StackSettings) -> None:
         if demo:
-            click.echo("\nDemo: one request, from request to revocation")
+            click.echo("\nDemo: one request through Slack, from request to revocation")
             final = asyncio.run(run_demo(ready, echo=click.echo))
             click.echo("Demo finished: access was granted and taken away again.")
             click.echo(

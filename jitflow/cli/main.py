@@ -10,7 +10,7 @@ import traceback
 import click
 
 from jitflow import __version__
-from jitflow.cli import access, dev, emulator, reconcile, users, validate, worker
+from jitflow.cli import access, dev, emulator, reconcile, slack, users, validate, worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,6 +26,7 @@ main.add_command(worker.worker)
 main.add_command(dev.dev)
 access.register(main)
 main.add_command(reconcile.reconcile)
+main.add_command(slack.slack)
 
 
 #: Set to show the traceback of an unexpected error instead of its one-line summary.

@@ -17,9 +17,12 @@ from typing import Any, TypeVar
 import click
 from pydantic import BaseModel, ValidationError
 
+from jitflow.contracts.names import SLACK_API_URL_ENV
 from jitflow.emulator import knowbe4, lambda_api, okta, pagerduty
 from jitflow.emulator.server import bind_socket, build_server
 from jitflow.emulator.service import ServiceApp
+from jitflow.emulator.slack import create_slack_app
+from jitflow.emulator.slack_state import DEFAULT_BOT_TOKEN, DEFAULT_SIGNING_SECRET, SlackState
 from jitflow.integrations.services import ENDPOINT_ENV
 
 M = TypeVar("M", bound=BaseModel)
@@ -148,7 +151,52 @@ def lambda_command(host: str, port: int, log_level: str, functions: tuple[str, .
     _serve(app, host, port, ENDPOINT_ENV["aws_lambda"], log_level)
 
 
+@click.command("slack")
+@_options(8785)
+@_STATE
+@click.option("--bot-token", default=DEFAULT_BOT_TOKEN, show_default=True)
+@click.option("--signing-secret", default=DEFAULT_SIGNING_SECRET, show_default=True)
+@click.option(
+    "--front-door",
+    help="Where played clicks go: jitflow slack serve's URL (http://127.0.0.1:8786/slack/interactions).",
+)
+@click.option(
+    "--commands-url",
+    help="Where played slash commands go (http://127.0.0.1:8786/slack/commands); --front-door without.",
+)
+def slack_command(
+    host: str,
+    port: int,
+    log_level: str,
+    state_file: Path | None,
+    bot_token: str,
+    signing_secret: str,
+    front_door: str | None,
+    commands_url: str | None,
+) -> None:
+    """Serve Slack's Web API (messages, users, DMs, modals) and play clicks, signed as Slack does."""
+    state = _state(SlackState, state_file)
+    state.bot_token, state.signing_secret = bot_token, signing_secret
+    state.front_door_url = front_door or state.front_door_url
+    state.commands_url = commands_url or state.commands_url
+    try:
+        sock = bind_socket(host, port)
+    except OSError as error:
+        raise click.ClickException(str(error)) from None
+    url = f"http://{host}:{sock.getsockname()[1]}"
+    click.echo(
+        json.dumps({SLACK_API_URL_ENV: f"{url}/api/", "messages": f"{url}/_emulator/messages"})
+    )
+    build_server(create_slack_app(state), log_level=log_level).run(sockets=[sock])
+
+
 def register(group: click.Group) -> None:
     """Add the integration emulators to ``jitflow emulator``."""
-    for command in (pagerduty_command, okta_command, knowbe4_command, lambda_command):
+    for command in (
+        pagerduty_command,
+        okta_command,
+        knowbe4_command,
+        lambda_command,
+        slack_command,
+    ):
         group.add_command(command)

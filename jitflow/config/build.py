@@ -48,6 +48,7 @@ from jitflow.config.schema import (
     SCHEMAS,
     UNSUPPORTED_META_ARGUMENTS,
 )
+from jitflow.config.slack import SLACK, check_slack_integration
 
 _MODULE_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 
@@ -283,6 +284,10 @@ class ResourceBuilder:
         if type_ is None:
             return
         integration = build_sym_integration(reader, type_, self.built.secrets)
+        if integration is not None and type_ == SLACK:
+            check_slack_integration(
+                reader, integration.external_id, integration.settings, integration.secrets
+            )
         if integration is not None:
             self.built.sym_integrations[reader.key] = integration
 

@@ -88,8 +88,19 @@ def render_summary(config: JitflowConfig) -> str:
         lines += ["No sym_flow resources: nothing to run.", ""]
     for flow in config.flows.values():
         lines += [*_flow_lines(config, flow), ""]
-    if config.kept:
-        kept = ", ".join(f"{item.type}.{item.key}" for item in config.kept)
+    # Integrations other than Aptible are kept as written and used by what needs them: Slack
+    # delivery and the front door, and reducers' calls (PagerDuty, Okta, ...).
+    used = [
+        i for i in config.kept if i.type == "sym_integration" and i.key in config.sym_integrations
+    ]
+    idle = [i for i in config.kept if i not in used]
+    if used:
+        names = ", ".join(
+            f"sym_integration.{i.key} ({config.sym_integrations[i.key].type})" for i in used
+        )
+        lines += [f"Integrations for hooks and Slack: {names}", ""]
+    if idle:
+        kept = ", ".join(f"{item.type}.{item.key}" for item in idle)
         lines += [f"Kept without acting on them: {kept}", ""]
     if config.warnings:
         lines.append(f"Warnings ({len(config.warnings)}):")

@@ -13,4 +13,5 @@ functions): workflow code imports it inside Temporal's sandbox.
 - ``hooks``: the hooks a request runs and how each one's failure counts.
 - ``activities``: every activity's name, input and result.
 - ``failures``: reading a Temporal failure back into its message.
+- ``mass_revocation``: what ``jitflow revoke --all`` selects and reports.
 """

@@ -134,6 +134,9 @@ class ResolvedRequest(Contract):
     context: dict[str, Any] = Field(default_factory=dict)
     """The request's context (input ``context``), for ``event.get_context("request")``; kept
     apart from ``fields`` so that it never shadows a prompt field. Empty in older histories."""
+    slack_integration: str | None = None
+    """The ``sym_integration`` of type ``slack`` the flow's environment names: the request is
+    announced there and its requester told. ``None`` (and in older histories): no Slack."""
 
 
 class Decision(Contract):

@@ -24,6 +24,12 @@ from jitflow.contracts.membership import (
     MembershipRemoved,
     RemoveMembershipCall,
 )
+from jitflow.contracts.notifications import (
+    DeliveryOutcome,
+    NotifyRequesterCall,
+    PostRequestCall,
+    UpdateRequestCall,
+)
 from jitflow.contracts.reconcile import ListingCall, RoleListing, RunningOwners
 
 InputT = TypeVar("InputT")
@@ -54,6 +60,13 @@ RECONCILE_LIST = ActivityContract("reconcile_list_memberships", ListingCall, Rol
 RECONCILE_OWNERS = ActivityContract("reconcile_running_owners", ListingCall, RunningOwners)
 RECONCILE_REMOVE_UNKNOWN = ActivityContract("reconcile_remove_unknown", RemoveMembershipCall, bool)
 
+#: Slack delivery (``activities/notifications.py``): never raise, always say how it went.
+SLACK_POST_REQUEST = ActivityContract("slack_post_request", PostRequestCall, DeliveryOutcome)
+SLACK_UPDATE_REQUEST = ActivityContract("slack_update_request", UpdateRequestCall, DeliveryOutcome)
+SLACK_NOTIFY_REQUESTER = ActivityContract(
+    "slack_notify_requester", NotifyRequesterCall, DeliveryOutcome
+)
+
 #: Every contract above, for the worker's and the tests' checks.
 ALL_ACTIVITIES: tuple[ActivityContract[Any, Any], ...] = (
     RESOLVE_REQUEST,
@@ -67,4 +80,7 @@ ALL_ACTIVITIES: tuple[ActivityContract[Any, Any], ...] = (
     RECONCILE_LIST,
     RECONCILE_OWNERS,
     RECONCILE_REMOVE_UNKNOWN,
+    SLACK_POST_REQUEST,
+    SLACK_UPDATE_REQUEST,
+    SLACK_NOTIFY_REQUESTER,
 )

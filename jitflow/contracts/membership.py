@@ -46,6 +46,23 @@ class Lease(Contract):
     a grant's length counts from escalation even when Aptible was slow or down for a while."""
     ticket: GrantTicket | None = None
     """The worker's signature over this grant; the owner refuses a lease without a valid one."""
+    requester: str | None = None
+    """Whose access this is (an email), for people: the owner's Web UI summary and details say
+    it instead of the Aptible user's UUID. Set by ``acquire_lease`` from the request as started;
+    ``None`` in leases from before this field. Presentation only: nothing decides on it."""
+    target: str | None = None
+    """The target's key (``admin_prod``, as ``jitflow list`` and ``JitTarget`` show it)."""
+    target_label: str | None = None
+    """The target's label (``Admin Role``), for reading."""
+
+
+def membership_title(key: MembershipKey, lease: Lease | None = None) -> str:
+    """Whose access on which role a ``RoleMembership`` owner holds, in one line for people
+    (``alice@example.com in Admin Role (admin_prod)``); the UUIDs when no lease names them."""
+    if lease is None or lease.requester is None or lease.target is None:
+        return f"Aptible user {key.user_id} in role {key.role_id}"
+    role = f"{lease.target_label} ({lease.target})" if lease.target_label else lease.target
+    return f"{lease.requester} in {role}"
 
 
 class LeaseRequest(Contract):
@@ -114,6 +131,8 @@ class RoleMembershipInput(Contract):
     """Ticket ids of leases that ended since the last removal, carried across continue-as-new."""
     released: tuple[str, ...] = ()
     """Ticket ids of released leases: a lease arriving after its release is refused."""
+    vanished: bool = False
+    """The membership was removed outside jitflow: not re-added until a new lease arrives."""
 
 
 class RoleMembershipState(Contract):
@@ -169,3 +188,10 @@ class ReleaseLease(Contract):
     @classmethod
     def _holder_as_string(cls, data: Any) -> Any:
         return {"holder": data} if isinstance(data, str) else data
+
+
+class MembershipVanished(Contract):
+    """The reconciler's news to an owner: Aptible had no membership that the ledger says jitflow
+    created, in a listing that began at ``listed_at``."""
+
+    listed_at: datetime

@@ -29,3 +29,13 @@ STATUS_QUERY = "status"
 ADD_LEASE_UPDATE = "add_lease"
 RELEASE_LEASE_UPDATE = "release_lease"
 STATE_QUERY = "state"
+MEMBERSHIP_VANISHED_SIGNAL = "membership_vanished"
+
+#: Slack: the front door's signing key in Secrets Manager (``jitflow slack serve``), and the
+#: environment variable naming another secret. Workers read its public key to accept the
+#: decisions the front door vouches for.
+SLACK_FRONT_DOOR_KEY_SECRET = "jitflow/slack-front-door-key"
+SLACK_FRONT_DOOR_KEY_SECRET_ENV = "JITFLOW_SLACK_FRONT_DOOR_KEY_SECRET"
+#: The Slack Web API's base URL (an emulator's ``http://127.0.0.1:8785/api/`` in tests and
+#: ``jitflow dev``); unset means Slack itself.
+SLACK_API_URL_ENV = "JITFLOW_SLACK_API_URL"

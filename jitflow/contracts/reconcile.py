@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from jitflow.contracts.base import Contract
@@ -38,6 +39,9 @@ class RoleListing(Contract):
     """Memberships the ledger says jitflow created that Aptible no longer has."""
     problems: tuple[str, ...] = ()
     """Roles that could not be listed, and why (the others are reconciled all the same)."""
+    listed_at: datetime | None = None
+    """When the listing began: an owner told its membership vanished ignores the news when its
+    membership was created after this (the listing could not have seen it)."""
 
 
 class ListingCall(Contract):
@@ -53,7 +57,7 @@ class Drift(Contract):
 
     kind: DriftKind
     key: MembershipKey
-    action: Literal["removed", "reported", "would remove", "told the owner"]
+    action: Literal["removed", "reported", "would remove", "told the owner", "would tell the owner"]
 
 
 class ReconcileReport(Contract):

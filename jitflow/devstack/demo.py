@@ -1,8 +1,11 @@
 """What ``jitflow dev`` shows once the stack is up, and the scenario ``jitflow dev --demo`` plays.
 
-The demo takes one request through the product the way a person would: Alice asks for the
-example Admin Role, Bob approves, the membership appears in the Aptible emulator, Alice revokes,
-and it is gone. Each step is printed as it happens; a step that does not happen is an error.
+The demo takes one request through the product the way a person would, through Slack: Alice
+asks for the example Admin Role, the request appears in the Slack emulator's
+``#access-requests`` with Approve and Deny buttons, Bob clicks Approve (the emulator signs the
+click as Slack does and POSTs it to the front door, which turns it into a signed decision), the
+membership appears in the Aptible emulator, Alice revokes, it is gone, and Alice's direct
+messages say so. Each step is printed as it happens; a step that does not happen is an error.
 """
 
 from __future__ import annotations
@@ -17,13 +20,16 @@ from jitflow.access_client import AccessRequests, SigningKey
 from jitflow.contracts.access import (
     AccessRequestInput,
     AccessState,
-    Decision,
     Revocation,
 )
+from jitflow.devstack import slack_demo
 from jitflow.devstack.example import EXAMPLE_ADMIN_ROLE_ID
 from jitflow.devstack.keys import key_path
+from jitflow.devstack.slack_workspace import REQUEST_CHANNEL, REQUEST_CHANNEL_ID
 from jitflow.devstack.stack import StackSettings
 from jitflow.emulator.admin_client import EmulatorAdmin
+from jitflow.emulator.slack_admin_client import SlackEmulatorAdmin
+from jitflow.slack.front_door import INTERACTIONS_PATH
 from jitflow.temporal import connect
 from jitflow.trust.keys import load_private_key, public_key_of, sign
 
@@ -56,6 +62,8 @@ jitflow is running.
   Temporal frontend:  {address}
   Aptible emulator:   {settings.aptible_url}   (memberships: {settings.aptible_url}/_emulator/roles/{EXAMPLE_ADMIN_ROLE_ID}/memberships)
   Secrets Manager:    {settings.aws_url}   (moto)
+  Slack emulator:     {settings.slack_url}   (messages: {settings.slack_url}/_emulator/messages?channel={REQUEST_CHANNEL_ID}, {REQUEST_CHANNEL})
+  Slack front door:   {settings.front_door_url}{INTERACTIONS_PATH}   (the emulator's clicks go there)
   Logs:               {settings.state_dir / "logs"}/
 
 In another terminal (from this folder), with jitflow's CLI:
@@ -149,6 +157,12 @@ async def run_demo(settings: StackSettings, echo: Callable[[str], None] = print)
     clock = _Clock(time.monotonic())
     client = await connect(settings.temporal_address, "default")
     admin = EmulatorAdmin(settings.aptible_url)
+    slack = SlackEmulatorAdmin(settings.slack_url)
+    channel = REQUEST_CHANNEL_ID
+
+    def say(text: str) -> None:
+        echo(f"{clock.stamp()} {text}")
+
     try:
         if REQUESTER in admin.member_emails(EXAMPLE_ADMIN_ROLE_ID):
             raise DemoFailed(f"{REQUESTER} already holds the Admin Role in the emulator")
@@ -171,12 +185,18 @@ async def run_demo(settings: StackSettings, echo: Callable[[str], None] = print)
         )
         assert state.permissions is not None
         echo(f"{clock.stamp()} pending; approvers: {', '.join(state.permissions.approvers)}")
-        approval = await requests.signed(
-            "approve", workflow_id, APPROVER, "go ahead", _key(settings, APPROVER)
+        message = await slack_demo.request_message(slack, workflow_id, channel)
+        say(f"Slack {REQUEST_CHANNEL}: {slack_demo.shown(message.current())}")
+        told = len(await asyncio.to_thread(slack.ephemerals, APPROVER))
+        answer = await asyncio.to_thread(slack.click, channel, message.ts, "approve", APPROVER)
+        if answer.get("status") != 200:
+            raise DemoFailed(f"the front door refused the click: {answer}")
+        say(
+            f"{APPROVER} clicked Approve; the emulator signed the click with the signing secret "
+            f"and the front door answered {answer['status']}"
         )
-        assert isinstance(approval, Decision)
-        outcome = await requests.approve(workflow_id, approval)
-        echo(f"{clock.stamp()} {APPROVER} approved: {outcome.status}")
+        reply = await slack_demo.ephemeral(slack, APPROVER, told)
+        say(f"the front door told {APPROVER} (ephemeral): {slack_demo.readable(reply.text)}")
         state = await _wait_status(
             requests, workflow_id, lambda s: s.status == "escalated", "escalation"
         )
@@ -185,6 +205,10 @@ async def run_demo(settings: StackSettings, echo: Callable[[str], None] = print)
             f"{clock.stamp()} escalated: {REQUESTER} is a member of the Admin Role in Aptible "
             f"until {state.expires_at:%H:%M:%S} UTC"
         )
+        message = await slack_demo.updated(slack, workflow_id, channel, "Access granted")
+        say(f"Slack {REQUEST_CHANNEL}, updated: {slack_demo.shown(message.current())}")
+        dm = await slack_demo.direct_message(slack, REQUESTER, "You now have")
+        say(f"Slack DM to {REQUESTER}: {slack_demo.readable(dm.text)}")
         revocation = await requests.signed(
             "revoke", workflow_id, REQUESTER, "done early", _key(settings, REQUESTER)
         )
@@ -194,10 +218,18 @@ async def run_demo(settings: StackSettings, echo: Callable[[str], None] = print)
         state = await handle.result()
         await _wait_membership(admin, present=False)
         echo(f"{clock.stamp()} de-escalated: the membership is gone; the request is {state.status}")
+        message = await slack_demo.updated(slack, workflow_id, channel, "Access removed")
+        say(f"Slack {REQUEST_CHANNEL}, updated: {slack_demo.shown(message.current())}")
+        dm = await slack_demo.direct_message(slack, REQUESTER, "was removed")
+        say(f"Slack DM to {REQUESTER}: {slack_demo.readable(dm.text)}")
         echo(
             f"{clock.stamp()} see it in the Web UI: {settings.ui_url}/namespaces/default/"
             f"workflows/{workflow_id}"
         )
+        say(f"every Slack message: {settings.slack_url}/_emulator/messages")
         return state
+    except slack_demo.SlackStepMissing as missing:
+        raise DemoFailed(f"{missing} (see {settings.state_dir / 'logs'}/)") from None
     finally:
         admin.close()
+        slack.close()

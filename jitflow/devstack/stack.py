@@ -12,10 +12,16 @@ import sys
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from jitflow.contracts.names import SLACK_API_URL_ENV
 from jitflow.devstack.binaries import temporal_cli
+from jitflow.devstack.ports import SLACK_EMULATOR_PORT, SLACK_FRONT_DOOR_PORT
 from jitflow.devstack.supervisor import Service, StackError, tcp_ready
 from jitflow.search_attributes import dev_server_args
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 #: The bot secret of the example configuration, as Sym's page shows it.
 EXAMPLE_SECRET_NAME = "sym/main/aptible-bot-credentials"
@@ -32,6 +38,8 @@ class StackSettings:
     ui_port: int = 8233
     aptible_port: int = 8780
     aws_port: int = 4566
+    slack_port: int = SLACK_EMULATOR_PORT
+    front_door_port: int = SLACK_FRONT_DOOR_PORT
     host: str = "127.0.0.1"
 
     @property
@@ -51,6 +59,22 @@ class StackSettings:
         return f"http://{self.host}:{self.aws_port}"
 
     @property
+    def slack_url(self) -> str:
+        """The Slack emulator: its Web API under ``/api/``, what it recorded under ``/_emulator/``."""
+        return f"http://{self.host}:{self.slack_port}"
+
+    @property
+    def front_door_url(self) -> str:
+        """``jitflow slack serve``'s base URL (interactions at ``/slack/interactions``)."""
+        return f"http://{self.host}:{self.front_door_port}"
+
+    @property
+    def run_config_dir(self) -> Path:
+        """The configuration the stack runs with: a copy of ``config_dir`` plus the dev stack's
+        Slack integration (``jitflow.devstack.slack_config``), so ``config_dir`` is never changed."""
+        return self.state_dir / "config"
+
+    @property
     def database_url(self) -> str:
         return f"sqlite:///{self.state_dir / 'jitflow.db'}"
 
@@ -62,17 +86,21 @@ class StackSettings:
         return {
             "TEMPORAL_ADDRESS": self.temporal_address,
             "TEMPORAL_NAMESPACE": "default",
-            "JITFLOW_CONFIG": str(self.config_dir),
+            "JITFLOW_CONFIG": str(self.run_config_dir),
             "JITFLOW_DATABASE_URL": self.database_url,
             "APTIBLE_AUTH_ROOT_URL": self.aptible_url,
             "AWS_ENDPOINT_URL": self.aws_url,
             "AWS_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "jitflow-dev",
             "AWS_SECRET_ACCESS_KEY": "jitflow-dev",
+            SLACK_API_URL_ENV: f"{self.slack_url}/api/",
+            # The dev stack's only build is the one to run new requests on.
+            "JITFLOW_SET_CURRENT": "1",
         }
 
 
-def _http_ready(url: str) -> bool:
+def http_ready(url: str) -> bool:
+    """A readiness probe: the server at ``url`` answers HTTP (any status below 500)."""
     try:
         with urllib.request.urlopen(url, timeout=1) as response:
             return bool(200 <= response.status < 500)
@@ -103,7 +131,7 @@ def temporal_service(settings: StackSettings) -> Service:
     return Service(
         name="temporal",
         argv=argv,
-        ready=lambda: grpc_probe() and _http_ready(ui_probe),
+        ready=lambda: grpc_probe() and http_ready(ui_probe),
         ports=(settings.temporal_port, settings.ui_port),
         ready_timeout=90.0,
     )
@@ -140,7 +168,7 @@ def aptible_emulator_service(settings: StackSettings) -> Service:
             "--state",
             str(settings.emulator_state),
         ],
-        ready=lambda: _http_ready(f"{settings.aptible_url}/"),
+        ready=lambda: http_ready(f"{settings.aptible_url}/"),
         ports=(settings.aptible_port,),
     )
 
@@ -157,7 +185,7 @@ def secrets_manager_service(settings: StackSettings) -> Service:
             "-p",
             str(settings.aws_port),
         ],
-        ready=lambda: _http_ready(f"{settings.aws_url}/moto-api/"),
+        ready=lambda: http_ready(f"{settings.aws_url}/moto-api/"),
         ports=(settings.aws_port,),
     )
 
@@ -174,17 +202,22 @@ def worker_service(settings: StackSettings) -> Service:
     )
 
 
-def create_example_secret(settings: StackSettings) -> None:
-    """Store the example bot credentials in the local Secrets Manager, as a user would in AWS."""
+def secrets_client(settings: StackSettings) -> SecretsManagerClient:
+    """A client of the stack's local Secrets Manager, with the stack's dummy credentials."""
     import boto3
 
-    client = boto3.client(
+    return boto3.client(
         "secretsmanager",
         endpoint_url=settings.aws_url,
         region_name="us-east-1",
         aws_access_key_id="jitflow-dev",
         aws_secret_access_key="jitflow-dev",
     )
+
+
+def create_example_secret(settings: StackSettings) -> None:
+    """Store the example bot credentials in the local Secrets Manager, as a user would in AWS."""
+    client = secrets_client(settings)
     value = json.dumps(EXAMPLE_BOT)
     try:
         client.create_secret(Name=EXAMPLE_SECRET_NAME, SecretString=value)

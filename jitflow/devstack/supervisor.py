@@ -108,13 +108,26 @@ class Supervisor:
         self._running: list[tuple[Service, subprocess.Popen[bytes], IO[bytes]]] = []
 
     def start(self, service: Service) -> None:
-        for port in service.ports:
-            if not port_is_free(port):
-                raise StackError(
-                    f"{service.name}: port {port} on 127.0.0.1 is already in use; stop whatever "
-                    f"holds it (`ss -ltnp 'sport = :{port}'` shows it) or choose other ports "
-                    "with the jitflow dev --*-port options"
-                )
+        """Start ``service`` and wait until it is ready."""
+        self.start_together([service])
+
+    def start_together(self, services: Sequence[Service]) -> None:
+        """Launch services that do not need each other at once, then wait for each to be
+        ready, so the stack starts in the time of the slowest rather than of all together.
+        Every port is checked before anything is launched."""
+        for service in services:
+            for port in service.ports:
+                if not port_is_free(port):
+                    raise StackError(
+                        f"{service.name}: port {port} on 127.0.0.1 is already in use; stop "
+                        f"whatever holds it (`ss -ltnp 'sport = :{port}'` shows it) or choose "
+                        "other ports with the jitflow dev --*-port options"
+                    )
+        launched = [(service, *self._launch(service)) for service in services]
+        for service, process, log_path in launched:
+            self._await_ready(service, process, log_path)
+
+    def _launch(self, service: Service) -> tuple[subprocess.Popen[bytes], Path]:
         self._log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self._log_dir / f"{service.name}.log"
         log = log_path.open("ab")
@@ -133,6 +146,11 @@ class Supervisor:
             log.close()
             raise StackError(f"{service.name}: cannot run {service.argv[0]!r}: {error}") from error
         self._running.append((service, process, log))
+        return process, log_path
+
+    def _await_ready(
+        self, service: Service, process: subprocess.Popen[bytes], log_path: Path
+    ) -> None:
         started = time.monotonic()
         deadline = started + service.ready_timeout
         next_note = started + self._still_waiting_every

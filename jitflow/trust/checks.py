@@ -62,6 +62,13 @@ def decision_proof_refusal(
     if proof.expires_at < now:
         return f"the proof expired at {proof.expires_at.isoformat()}; sign the decision again"
     person = directory.person(proof.key_fingerprint)
+    front_door = directory.front_door_key(proof.key_fingerprint) if person is None else None
+    if front_door is not None:
+        # A front door (the Slack one) verified who clicked and vouches for them: its key, read
+        # from Secrets Manager by this worker, never from the proof, speaks for any decider.
+        if not front_door.verify(proof.signed_bytes(), proof.signature):
+            return "the proof's signature does not verify with the front door's key"
+        return None
     if person is None:
         return (
             f"key {proof.key_fingerprint} is not registered; add it with "

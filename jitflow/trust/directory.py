@@ -32,6 +32,7 @@ class TrustDirectory:
         self._lock = threading.Lock()
         self._people: dict[str, PersonKey] = {}
         self._worker: dict[str, PublicKey] = {}
+        self._front_doors: dict[str, PublicKey] = {}
         self.signed_decisions = True
         """Whether decisions need a person's proof (a worker setting; off only for experiments)."""
 
@@ -44,6 +45,17 @@ class TrustDirectory:
         """Trust these worker keys too (a worker's current and previous keys)."""
         with self._lock:
             self._worker = {**self._worker, **{key.fingerprint: key for key in keys}}
+
+    def set_front_door_keys(self, keys: Iterable[PublicKey]) -> None:
+        """Trust exactly these keys of front doors (``jitflow slack serve``): each vouches for
+        the person a verified Slack click came from, whoever that is."""
+        front_doors = {key.fingerprint: key for key in keys}
+        with self._lock:
+            self._front_doors = front_doors
+
+    def front_door_key(self, fingerprint: str) -> PublicKey | None:
+        with self._lock:
+            return self._front_doors.get(fingerprint)
 
     def person(self, fingerprint: str) -> PersonKey | None:
         with self._lock:

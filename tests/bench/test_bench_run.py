@@ -161,3 +161,38 @@ def test_every_decision_goes_through_send_decision() -> None:
             if name in DECISION_BODIES:
                 assert owner == "send_decision", f"{where}:{node.lineno}: {name} in {owner!r}"
     assert "send_decision" in senders
+
+
+def test_mass_revocation_phase_sizes_and_the_summary_it_reads() -> None:
+    from bench.removal import parse_summary
+
+    assert parse_options([]).mass_grants == 1000
+    assert parse_options(["--quick"]).mass_grants == 50
+    assert parse_options(["--smoke"]).mass_grants <= 10
+    assert "mass_revocation" in parse_options(["--smoke"]).phases
+    assert parse_options(["--mass-grants", "7"]).mass_grants == 7
+    printed = (
+        "revoking 12/12: removed 10, already gone 1, failed 1\n"
+        "mass revocation 0123456789ab by bob@example.com: 12 grants\n"
+        "  removed       10\n  already gone  1\n  failed        1\n  took          2.5s\n"
+    )
+    assert parse_summary(printed) == {"removed": 10, "already_gone": 1, "failed": 1}
+
+
+def test_a_failed_mass_revocation_is_a_problem() -> None:
+    document = copy.deepcopy(CLEAN)
+    document["mass_revocation"] = {
+        "grants": 5,
+        "escalated": 5,
+        "setup_errors": 0,
+        "first_setup_errors": [],
+        "exit_code": 4,
+        "output_tail": ["failed 1"],
+        "summary": {"removed": 4, "already_gone": 0, "failed": 1},
+        "never_removed": 1,
+        "floor_removal": {"not_completed": 0},
+    }
+    problems = run_problems(document)
+    assert any("exited 4" in problem for problem in problems)
+    assert "mass revocation 5: revokes that failed: 1" in problems
+    assert "mass revocation 5: memberships never removed: 1" in problems

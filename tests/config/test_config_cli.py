@@ -136,3 +136,19 @@ def test_validate_fails_on_post_load_check_errors(
     registered.append(f"{__name__}:flows_need_labels")
     failing = run(str(folder))
     assert failing.exit_code == 1 and "this flow needs a label" in failing.stderr
+
+
+def test_integrations_jitflow_uses_are_not_listed_as_idle(write_config: Any, base: str) -> None:
+    folder = write_config(
+        base
+        + 'resource "sym_integration" "pagerduty" {\n  type = "pagerduty"\n  name = "pd"\n'
+        + '  external_id = "example.pagerduty.com"\n}\n'
+        + 'resource "sym_runtime" "r" {\n  name = "r"\n}\n'
+    )
+    result = run(str(folder))
+    assert result.exit_code == 0, result.output
+    assert (
+        "Integrations for hooks and Slack: sym_integration.pagerduty (pagerduty)" in result.stdout
+    )
+    assert "Kept without acting on them: sym_runtime.r" in result.stdout
+    assert "Kept without acting on them: sym_integration" not in result.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -10,6 +11,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +29,8 @@ def _ports() -> dict[str, int]:
         "--ui-port": free_port(),
         "--aptible-port": free_port(),
         "--aws-port": free_port(),
+        "--slack-port": free_port(),
+        "--front-door-port": free_port(),
     }
 
 
@@ -83,21 +87,41 @@ def test_demo_grants_and_revokes_then_keeps_the_stack_up_until_stopped(tmp_path:
             "aptible-emulator is ready",
             "secrets-manager is ready",
             "worker is ready",
+            "slack-emulator is ready",
+            "slack-front-door is ready",
             "alice@example.com requested admin_prod",
-            "bob@example.com approved",
+            "Slack #access-requests: alice@example.com requests Admin Role for 10m",
+            "[Approve] [Deny]",
+            "bob@example.com clicked Approve; the emulator signed the click",
+            "the front door told bob@example.com (ephemeral): You approved demo-",
             "escalated: alice@example.com is a member of the Admin Role in Aptible",
+            "Access granted (approved by bob@example.com)",
+            "Slack DM to alice@example.com: You now have Admin Role until",
             "alice@example.com revoked: deescalated",
             "de-escalated: the membership is gone; the request is deescalated",
+            "Access removed (approved by bob@example.com); revoked by alice@example.com",
+            "Slack DM to alice@example.com: Your access to Admin Role was removed",
             "Demo finished",
             "The stack stays up",
         ):
             assert line in out, out
         # Ordered as a person would see them.
-        assert out.index("approved") < out.index("escalated:") < out.index("revoked")
+        assert out.index("[Approve]") < out.index("clicked Approve") < out.index("escalated:")
+        assert out.index("escalated:") < out.index("revoked") < out.index("was removed")
         # The link the demo printed works: the stack is still up after the demo.
         link = out.split("see it in the Web UI: ", 1)[1].split()[0]
         with urllib.request.urlopen(link, timeout=10) as page:
             assert page.status == 200
+        # The Slack emulator recorded the loop: one message in #access-requests, updated in
+        # place with each decision, and the requester's direct messages.
+        workflow_id = link.rsplit("/", 1)[1]
+        recorded = _slack_messages(out.split("every Slack message: ", 1)[1].split()[0])
+        (announced,) = [m for m in recorded if workflow_id in json.dumps(m["blocks"])]
+        assert announced["channel"] == "C0ACCESSREQ"
+        assert [u["text"].split(": ", 1)[1] for u in announced["updates"]][-1] == "Access removed"
+        dms = [m["text"] for m in recorded if m["channel"].startswith("D")]
+        assert any("You now have *Admin Role*" in text for text in dms), dms
+        assert any("Your access to *Admin Role* was removed" in text for text in dms), dms
         assert all(_listening(port) for port in ports.values())
         assert process.poll() is None
 
@@ -113,6 +137,13 @@ def test_demo_grants_and_revokes_then_keeps_the_stack_up_until_stopped(tmp_path:
     # State lives in the chosen folder, so requests survive a restart.
     assert (tmp_path / "state" / "temporal.db").exists()
     assert (tmp_path / "state" / "aptible-state.json").exists()
+
+
+def _slack_messages(url: str) -> list[dict[str, Any]]:
+    """What the Slack emulator recorded (``/_emulator/messages``, as printed)."""
+    with urllib.request.urlopen(url, timeout=10) as page:
+        messages: list[dict[str, Any]] = json.load(page)["messages"]
+    return messages
 
 
 def _printed_commands(printed: str, marker: str) -> list[str]:
@@ -175,6 +206,11 @@ def test_printed_commands_work_as_pasted_and_sigterm_stops_everything(tmp_path: 
         assert "demo-1" in active.stdout and "escalated" in active.stdout
         assert "deescalated" in revoke.stdout
         assert "status    deescalated" in status.stdout
+        # make run announces requests in the Slack emulator's channel, at the printed address.
+        slack_url = printed.split("(messages: ", 1)[1].split(",", 1)[0]
+        (announced,) = [m for m in _slack_messages(slack_url) if "demo-1" in json.dumps(m)]
+        assert announced["text"].startswith("alice@example.com requests Admin Role")
+        assert "approved by bob@example.com" in json.dumps(announced["updates"])
 
         # Pasted a second time: every command says what happened; nothing starts a new run.
         request, approve, active, revoke, status = _run_printed(cli_block, [1, 4, 0, 4, 0])

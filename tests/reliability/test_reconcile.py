@@ -1,14 +1,17 @@
 """The reconciler: an orphan jitflow created is removed, the unknown is reported, standing access
-is untouched, and a dry run changes nothing."""
+is untouched, an owner whose membership vanished is told, and a dry run changes nothing."""
 
 from __future__ import annotations
 
-import pytest
-from access_stack import DEVELOPERS_ROLE, READONLY_ROLE, Stack, wait_for
-from temporalio.client import WorkflowFailureError
+import asyncio
+from typing import Any
 
-from jitflow.contracts.access import Decision
-from jitflow.contracts.membership import MembershipKey
+import pytest
+from access_stack import DEVELOPERS_ROLE, READONLY_ROLE, Stack, keep_history, wait_for
+from temporalio.client import WorkflowFailureError, WorkflowHandle
+
+from jitflow.contracts.access import Decision, Revocation
+from jitflow.contracts.membership import MembershipKey, RoleMembershipState
 from jitflow.contracts.reconcile import RECONCILE_WORKFLOW_TYPE, ReconcileInput, ReconcileReport
 from jitflow.devstack.example import EXAMPLE_ORG_ID, EXAMPLE_USER_IDS
 
@@ -59,3 +62,62 @@ async def test_orphans_go_unknowns_are_reported_standing_stays(dev_stack: Stack)
     assert (DEVELOPERS_ROLE, EXAMPLE_USER_IDS["alice@example.com"]) in unknown
     assert all(d.action == "reported" for d in done.drift if d.kind == "unknown")
     assert "alice@example.com" in dev_stack.members(DEVELOPERS_ROLE)
+    run = dev_stack.client.get_workflow_handle("reconcile-test-False")
+    await keep_history(run, "reconcile_removes_an_orphan")
+
+
+async def test_an_owner_whose_membership_vanished_is_told(dev_stack: Stack) -> None:
+    """Someone removed a grant's membership in Aptible directly: the reconciler tells its owner,
+    which stops counting it and never puts it back for that grant; a dry run only says it would."""
+    handle = await dev_stack.start(
+        flow="until_revoked", target="admin_ro", requester="bob@example.com", duration=5
+    )
+    await wait_for(handle, lambda s: s.ready_for_decision)
+    await handle.execute_update("approve", Decision(approver="dave@example.com"))
+    state = await wait_for(handle, lambda s: s.status == "escalated")
+    assert state.membership_workflow_id is not None
+    owner = dev_stack.client.get_workflow_handle(state.membership_workflow_id)
+    bob = EXAMPLE_USER_IDS["bob@example.com"]
+
+    # An operator removes the membership in Aptible, outside jitflow.
+    emulated = dev_stack.emulator.admin.state()
+    emulated["memberships"] = [
+        row
+        for row in emulated["memberships"]
+        if not (row["role_id"] == READONLY_ROLE and row["user_id"] == bob)
+    ]
+    dev_stack.emulator.admin.load_state(emulated)
+    assert "bob@example.com" not in dev_stack.members(READONLY_ROLE)
+
+    dry = await reconcile(dev_stack, dry_run=True)
+    vanished = [(d.key.user_id, d.action) for d in dry.drift if d.kind == "vanished"]
+    assert (bob, "would tell the owner") in vanished
+    assert "membership_vanished" not in await _owner_events(owner)
+
+    done = await reconcile(dev_stack, dry_run=False)
+    vanished = [(d.key.user_id, d.action) for d in done.drift if d.kind == "vanished"]
+    assert (bob, "told the owner") in vanished
+    run = dev_stack.client.get_workflow_handle("reconcile-test-False")
+    await keep_history(run, "reconcile_tells_an_owner_its_membership_vanished")
+    for _ in range(50):
+        if "membership_vanished" in await _owner_events(owner):
+            break
+        await asyncio.sleep(0.1)
+    assert "membership_vanished" in await _owner_events(owner)
+    owner_state = await owner.query("state", result_type=RoleMembershipState)
+    assert owner_state.membership is None and len(owner_state.leases) == 1
+    await asyncio.sleep(1)
+    assert "bob@example.com" not in dev_stack.members(READONLY_ROLE), "never put back"
+
+    await handle.execute_update("revoke", Revocation(by="dave@example.com"))
+    assert (await handle.result()).status == "deescalated"
+    await owner.result()
+    events = await _owner_events(owner)
+    assert "membership_removed" not in events, "nothing was left to remove"
+    assert "bob@example.com" not in dev_stack.members(READONLY_ROLE)
+    await keep_history(owner, "membership_owner_told_its_membership_vanished")
+
+
+async def _owner_events(owner: WorkflowHandle[Any, Any]) -> list[str]:
+    state = await owner.query("state", result_type=RoleMembershipState)
+    return [entry.event for entry in state.audit]

@@ -8,6 +8,7 @@ time-skipping test server or the dev server, both from the pinned wheels.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -30,6 +31,7 @@ from jitflow.contracts.access import (
     ResolvedRequest,
 )
 from jitflow.contracts.events import TargetData
+from jitflow.deployment import DeploymentSettings, set_current
 from jitflow.identity import IdentityStore
 from jitflow.testing.aptible_emulator import (
     EXAMPLE_ADMIN_ROLE_ID,
@@ -198,14 +200,26 @@ async def running_worker(
     moto_url: str,
     tmp: Path,
     config: JitflowConfig | None = None,
+    *,
+    task_queue: str | None = None,
+    store: IdentityStore | None = None,
+    deployment: DeploymentSettings | None = None,
     **build_options: Any,
 ) -> AsyncIterator[Stack]:
-    """A jitflow worker on a fresh task queue, with a seeded SQLite identity store."""
+    """A jitflow worker on a fresh task queue (or ``task_queue``), with a seeded SQLite identity
+    store (or ``store``, shared with another worker as two builds of one deployment share it).
+
+    Every jitflow worker is a Worker Deployment version. Without ``deployment`` the worker is
+    the only build of a deployment of its own, made current at once; with one, the caller
+    decides when it becomes current (the upgrade tests)."""
     config = config or test_config()
-    task_queue = f"jitflow-test-{uuid.uuid4().hex[:8]}"
+    task_queue = task_queue or f"jitflow-test-{uuid.uuid4().hex[:8]}"
+    own_deployment = deployment is None
+    deployment = deployment or DeploymentSettings(name=f"jitflow-{task_queue}", build_id="test")
     async with AsyncExitStack() as stack:
-        store = stack.enter_context(IdentityStore.open(f"sqlite:///{tmp / 'identity.db'}"))
-        seed_store(store)
+        if store is None:
+            store = stack.enter_context(IdentityStore.open(f"sqlite:///{tmp / 'identity.db'}"))
+            seed_store(store)
         executor = stack.enter_context(ThreadPoolExecutor(max_workers=ACTIVITY_THREADS))
         aptible = await stack.enter_async_context(AptibleClient(emulator.base_url))
         secrets = secret_reader(moto_url)
@@ -220,28 +234,63 @@ async def running_worker(
             task_queue=task_queue,
             executor=executor,
             signed_decisions=True,
+            deployment=deployment,
             **build_options,
         )
         await stack.enter_async_context(worker)
+        if own_deployment:
+            await set_current(client, deployment)
         signing = signing_client(client, TEST_KEYS)
         yield Stack(signing, emulator, task_queue, config, client, store)
 
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 RECORD_ENV = "JITFLOW_RECORD_HISTORIES"
+MANIFEST = HISTORIES / "corpus.sha256"
+"""The frozen corpus, one ``<sha256>  <file>`` line per history (``sha256sum -c`` reads it)."""
+
+
+def history_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_manifest() -> dict[str, str]:
+    """History file name -> SHA-256 of its bytes, as checked in."""
+    if not MANIFEST.exists():
+        return {}
+    entries: dict[str, str] = {}
+    for line in MANIFEST.read_text(encoding="utf-8").splitlines():
+        digest, name = line.split(maxsplit=1)
+        entries[name.strip()] = digest
+    return entries
+
+
+def add_to_manifest(path: Path) -> None:
+    entries = read_manifest()
+    if path.name in entries:
+        raise AssertionError(f"{path.name} is already in the frozen corpus; record a new name")
+    entries[path.name] = history_digest(path)
+    lines = [f"{digest}  {name}" for name, digest in sorted(entries.items())]
+    MANIFEST.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
-    """Save the run's history as ``tests/histories/<name>.json`` when recording is asked for.
+    """Save the run's history as ``tests/histories/<name>.json`` when recording is asked for and
+    no history of that name exists yet, and add it to the corpus manifest.
 
-    ``JITFLOW_RECORD_HISTORIES=1 make test`` refreshes them after a deliberate, versioned change;
-    ``test_access_replay.py`` replays every saved history against today's workflow code.
+    The corpus only grows (README, "Upgrading jitflow"): ``JITFLOW_RECORD_HISTORIES=1 make test``
+    records the paths a change adds, never over an existing history, which stands for runs
+    already in flight. ``test_access_replay.py`` replays every one against today's code.
     """
     if not os.environ.get(RECORD_ENV):
         return
+    path = HISTORIES / f"{name}.json"
+    if path.exists():
+        return
     history = await handle.fetch_history()
     HISTORIES.mkdir(exist_ok=True)
-    (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+    path.write_text(history.to_json(), encoding="utf-8")
+    add_to_manifest(path)
 
 
 def resolved_request(**changes: Any) -> ResolvedRequest:

@@ -1,0 +1,67 @@
+"""The Slack Web API client every jitflow piece uses: ``slack_sdk``'s async client, bounded.
+
+The base URL comes from ``JITFLOW_SLACK_API_URL`` (an emulator's ``http://127.0.0.1:8785/api/``
+in tests and ``jitflow dev``), else Slack's own. Retries are few and short (a rate limit honours
+``Retry-After``, a 5xx or a dropped connection is tried twice more), so a delivery that cannot get
+through says so within seconds instead of holding an activity slot; what failed is described
+with Slack's error code only, never the token.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from jitflow.contracts.names import SLACK_API_URL_ENV
+from jitflow.scrub import scrub
+
+SLACK_API_URL = "https://slack.com/api/"
+#: Each HTTP call's timeout, seconds.
+CALL_TIMEOUT_SECONDS = 10
+#: Extra attempts after a 429, a 5xx or a connection error.
+RETRIES = 2
+
+
+def slack_api_url(environ: Mapping[str, str] | None = None) -> str:
+    """``$JITFLOW_SLACK_API_URL`` (with a trailing slash, as slack_sdk needs), else Slack's."""
+    value = (environ if environ is not None else os.environ).get(SLACK_API_URL_ENV, "").strip()
+    if not value:
+        return SLACK_API_URL
+    return value if value.endswith("/") else value + "/"
+
+
+def web_client(token: str, base_url: str | None = None) -> AsyncWebClient:
+    """An async Web API client for ``token`` with jitflow's timeouts and bounded retries."""
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url or slack_api_url(),
+        timeout=CALL_TIMEOUT_SECONDS,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=RETRIES),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=RETRIES),
+            AsyncServerErrorRetryHandler(max_retry_count=RETRIES),
+        ],
+    )
+
+
+def describe_failure(error: BaseException) -> str:
+    """A short, scrubbed reason: Slack's error code and HTTP status, or the connection problem."""
+    if isinstance(error, SlackApiError):
+        response = error.response
+        code = response.get("error") if isinstance(response.data, dict) else None
+        status = response.status_code
+        if code and status == 200:
+            return scrub(f"Slack refused: {code}")
+        return scrub(f"Slack answered HTTP {status}" + (f" ({code})" if code else ""))
+    if isinstance(error, aiohttp.ClientError | TimeoutError | OSError):
+        return scrub(f"Slack unreachable: {type(error).__name__}")
+    return scrub(f"{type(error).__name__}: {error}")
