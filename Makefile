@@ -22,7 +22,7 @@ run: $(STAMP)
 	$(BIN)/jitflow dev
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
+	$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure here" >&2; exit 1; fi; \
 	exit $$status
 

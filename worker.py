@@ -56,6 +56,7 @@ from jitflow.trust.front_door_key import FrontDoorKeys, keep_front_doors_fresh
 from jitflow.trust.refresh import keep_people_fresh, load_people
 from jitflow.trust.worker_key import WorkerKeyring, worker_key_secret_name
 from workflows.access_request import AccessRequestWorkflow
+from workflows.mass_revocation import MassRevocationWorkflow
 from workflows.reconcile import ReconcileWorkflow
 from workflows.role_membership import RoleMembershipWorkflow
 
@@ -77,7 +78,12 @@ HOOK_THREADS = 50
 
 
 #: The workflow classes a jitflow worker serves (an upgrade test serves a changed copy instead).
-WORKFLOWS: tuple[type, ...] = (AccessRequestWorkflow, RoleMembershipWorkflow, ReconcileWorkflow)
+WORKFLOWS: tuple[type, ...] = (
+    AccessRequestWorkflow,
+    RoleMembershipWorkflow,
+    ReconcileWorkflow,
+    MassRevocationWorkflow,
+)
 
 
 class WorkerConfigError(RuntimeError):

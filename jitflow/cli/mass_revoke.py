@@ -24,10 +24,12 @@ from jitflow.config.issues import ConfigErrors
 from jitflow.config.loader import load_config
 from jitflow.contracts.mass_revocation import (
     GrantOutcome,
+    MassRevocationStart,
     MassRevocationSummary,
     RevocationSelection,
 )
 from jitflow.mass_revocation import MassRevocation, Progress, find_candidates
+from jitflow.mass_revocation_record import OperationRecord
 
 #: How many failed requests the summary lists one by one (the rest are counted).
 SHOWN_FAILURES = 20
@@ -145,15 +147,35 @@ def mass_revoke(
             f"revoking {len(candidates)} {selection.describe()} as {by}, {concurrency} at a time",
             err=True,
         )
+        line = _ProgressLine()
+        record = OperationRecord(
+            client, selection.task_queue, lambda text: click.echo(text, err=True)
+        )
+
+        def progress(done: Progress) -> None:
+            line(done)
+            record.progress({str(kind): count for kind, count in done.counts.items()})
+
         operation = MassRevocation(
             requests,
             by=by,
             key=key,
             message=message,
             concurrency=concurrency,
-            on_progress=_ProgressLine(),
+            on_progress=progress,
         )
-        return await operation.run(candidates, query)
+        await record.open(
+            MassRevocationStart(
+                operation_id=operation.operation_id,
+                description=selection.describe(),
+                query=query,
+                by=by,
+                workflow_ids=tuple(candidate.workflow_id for candidate in candidates),
+            )
+        )
+        summary = await operation.run(candidates, query)
+        await record.close(summary)
+        return summary
 
     summary = run_call(address, namespace, call)
     if summary is None:

@@ -96,3 +96,36 @@ class MassRevocationSummary(Contract):
     @property
     def total(self) -> int:
         return len(self.grants)
+
+
+MASS_REVOCATION_WORKFLOW_TYPE = "MassRevocation"
+MASS_REVOCATION_PROGRESS_SIGNAL = "progress"
+MASS_REVOCATION_FINISH_SIGNAL = "finish"
+
+
+class MassRevocationStart(Contract):
+    """What the Web UI's record of one mass revocation starts with (ids and counts only)."""
+
+    operation_id: str
+    description: str
+    """``selection.describe()``, as a person reads it."""
+    query: str
+    by: str
+    workflow_ids: tuple[str, ...]
+    """The requests selected, each revoked with its own signed update."""
+
+
+class MassRevocationProgress(Contract):
+    """Counts so far, sent by ``jitflow revoke`` while it works."""
+
+    counts: dict[str, int]
+
+
+class MassRevocationRecord(Contract):
+    """The record's result: the summary ``jitflow revoke`` sent, or none if it never did."""
+
+    start: MassRevocationStart
+    summary: MassRevocationSummary | None = None
+    abandoned: bool = False
+    """No summary arrived within the record's wait (the command was stopped part-way); each
+    request's own history still says whether it was revoked."""

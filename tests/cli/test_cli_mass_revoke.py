@@ -14,13 +14,13 @@ import json
 from pathlib import Path
 
 import pytest
-from access_stack import ADMIN_ROLE, READONLY_ROLE, Stack
+from access_stack import ADMIN_ROLE, READONLY_ROLE, Stack, keep_history
 from cli_helpers import jitflow, key, no_traceback, request_args
 
 from jitflow.access_client import AccessRequests
 from jitflow.cli.outcome import ExitCode
 from jitflow.cli.signing import signer
-from jitflow.contracts.mass_revocation import RevocationSelection
+from jitflow.contracts.mass_revocation import MassRevocationRecord, RevocationSelection
 from jitflow.mass_revocation import Candidate, MassRevocation, find_candidates
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -128,6 +128,20 @@ async def test_revoke_by_requester_target_and_all_each_signed(
     for workflow_id in (carol_ro, carol_prod):
         shown = json.loads((await jitflow(dev_stack, "status", workflow_id, "--json")).output)
         assert shown["status"] == "deescalated" and shown["revoked_by"] == DAVE
+
+    # The Web UI shows the operation as one item: its record, with the summary.
+    record = dev_stack.client.get_workflow_handle(
+        f"mass-revocation-{operation}", result_type=MassRevocationRecord
+    )
+    kept: MassRevocationRecord = await record.result()
+    assert kept.start.workflow_ids == (alice_ro,) and kept.start.by == DAVE
+    assert kept.summary is not None and kept.summary.count("removed") == 1
+    assert not kept.abandoned
+    description = await record.describe()
+    assert await description.static_summary() == (
+        f"Mass revocation of every escalated grant by {DAVE}: 1 grants"
+    )
+    await keep_history(record, "mass_revocation_record")
 
     # Nothing left: a clear sentence and success.
     await _listed(dev_stack, everything, set())

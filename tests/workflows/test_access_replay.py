@@ -18,9 +18,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from workflows.access_request import AccessRequestWorkflow
-from workflows.reconcile import ReconcileWorkflow
-from workflows.role_membership import RoleMembershipWorkflow
+from worker import WORKFLOWS
 
 RECORDED = sorted(HISTORIES.glob("*.json"))
 ROOT = HISTORIES.parents[1]
@@ -109,7 +107,7 @@ def test_histories_are_recorded_for_every_path() -> None:
 async def test_recorded_history_replays(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
     replayer = Replayer(
-        workflows=[AccessRequestWorkflow, RoleMembershipWorkflow, ReconcileWorkflow],
+        workflows=list(WORKFLOWS),
         data_converter=pydantic_data_converter,
     )
     await replayer.replay_workflow(history)
