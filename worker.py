@@ -334,7 +334,6 @@ async def run_worker(
     ):
         async with AptibleClient.from_env() as aptible:
             secrets = SecretReader()
-            await _log_preflight(config, aptible, secrets)
             keyring = await load_worker_keyring(secrets)
             worker = build_worker(
                 client,
@@ -361,6 +360,9 @@ async def run_worker(
                     f"version {version}",
                 )
                 await _announce_version(client, version, make_current)
+                # After serving starts, never before: while Aptible is failing, the preflight's
+                # retries took most of a minute, and a restarted worker removed nothing meanwhile.
+                preflight = asyncio.create_task(_log_preflight(config, aptible, secrets))
                 if ready_file is not None:
                     ready_file.write_text(str(os.getpid()))
                 try:
@@ -369,6 +371,7 @@ async def run_worker(
                     if ready_file is not None:
                         ready_file.unlink(missing_ok=True)
                 log.info("stopping: waiting for running activities to finish")
+                preflight.cancel()
             refresh.cancel()
             front_door_refresh.cancel()
     for sig in stop_signals:
@@ -418,8 +421,9 @@ async def load_worker_keyring(secrets: SecretReader) -> WorkerKeyring:
 async def _log_preflight(
     config: JitflowConfig, aptible: AptibleClient, secrets: SecretReader
 ) -> None:
-    """Check the bots and target roles once at start; problems are warnings, not a refusal to run
-    (Aptible may be briefly unreachable, and grants retry), but they are what to look at first."""
+    """Check the bots and target roles once at start, beside serving; problems are warnings, not
+    a refusal to run (Aptible may be briefly unreachable, and grants retry), but they are what to
+    look at first."""
     try:
         problems = await online_preflight(config, aptible=aptible, secrets=secrets)
     except Exception as error:  # never let a preflight bug keep the worker from serving

@@ -6,7 +6,8 @@ fails a share of calls (5xx before the change, 5xx after it, 429 with Retry-Afte
 connections), the worker is SIGKILLed every K seconds and started again, and the Temporal dev
 server is restarted once on its on-disk database. Then it prints, and writes as JSON:
 
-- escalated once / N: requests that ended ``deescalated`` after their membership was seen;
+- escalated once / N: requests that ended ``deescalated`` after their membership was seen (the
+  grant on the standing membership's pair: ended ``deescalated`` with that membership kept);
 - extra creations: memberships created more than once for one grant;
 - leftover memberships: any membership of a target role that is neither standing nor live;
 - standing kept: a membership that existed before is still there;
@@ -254,8 +255,13 @@ async def main(args: argparse.Namespace) -> int:
     standing_pair = (standing["role_id"], standing["user_id"])
     result = {
         "grants": len(watches),
+        # The grant on the standing pair finds the membership already there and never creates
+        # one: it counts when it ended deescalated with the standing membership untouched.
         "escalated_once": sum(
-            1 for w in watches if finals.get(w.workflow_id) == "deescalated" and w.present_at
+            1
+            for w in watches
+            if finals.get(w.workflow_id) == "deescalated"
+            and (w.present_at or (w.pair.role_id, w.pair.user_id) == standing_pair)
         ),
         "extra_creations": sum(max(0, len(w.seen_ids) - 1) for w in watches),
         "leftover_memberships": len(

@@ -74,3 +74,38 @@ def test_worker_refuses_a_missing_configuration(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert str(missing) in done.stderr
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_worker_serves_before_its_aptible_preflight_ends(
+    dev_stack: Stack, moto_url: str, tmp_path: Path
+) -> None:
+    """Aptible hangs on the bot's login: the worker serves at once all the same (a restart during
+    an outage must not hold up removals while the preflight waits), and reports the preflight
+    when it ends."""
+    dev_stack.emulator.admin.fail_next("POST /tokens", "delay", delay_ms=15_000)
+    process = subprocess.Popen(
+        [sys.executable, "worker.py"],
+        cwd=ROOT,
+        env=_env(dev_stack, moto_url, tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        started = time.monotonic()
+        seen = ""
+        while "serving task queue" not in seen:
+            line = process.stderr.readline()
+            assert line or process.poll() is None, f"worker exited early: {seen}"
+            seen += line
+            assert time.monotonic() - started < 12, f"worker did not serve in time: {seen}"
+        assert "preflight" not in seen, "the preflight ran before serving"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        dev_stack.emulator.admin.clear_faults()
