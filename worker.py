@@ -44,6 +44,7 @@ from jitflow.deployment import (
     DeploymentSettings,
     MakeCurrent,
     current_build_id,
+    keep_a_live_current,
     make_current_from_env,
     set_current,
 )
@@ -363,6 +364,7 @@ async def run_worker(
                 # After serving starts, never before: while Aptible is failing, the preflight's
                 # retries took most of a minute, and a restarted worker removed nothing meanwhile.
                 preflight = asyncio.create_task(_log_preflight(config, aptible, secrets))
+                watchdog = asyncio.create_task(keep_a_live_current(client, version, queue))
                 if ready_file is not None:
                     ready_file.write_text(str(os.getpid()))
                 try:
@@ -372,6 +374,7 @@ async def run_worker(
                         ready_file.unlink(missing_ok=True)
                 log.info("stopping: waiting for running activities to finish")
                 preflight.cancel()
+                watchdog.cancel()
             refresh.cancel()
             front_door_refresh.cancel()
     for sig in stop_signals:

@@ -15,10 +15,13 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
 import temporalio.api.workflowservice.v1 as service
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.client import Client
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.service import RPCError, RPCStatusCode
@@ -39,7 +42,11 @@ DEFAULT_DEPLOYMENT_NAME = "jitflow"
 
 _ROOT = Path(__file__).resolve().parents[1]
 #: The code a workflow task runs: a change in any of these files may change the commands.
-WORKFLOW_CODE = (_ROOT / "workflows", _ROOT / "jitflow" / "contracts")
+WORKFLOW_CODE = (
+    _ROOT / "workflows",
+    _ROOT / "jitflow" / "contracts",
+    _ROOT / "jitflow" / "trust",  # the lease checks the owner's update handler runs on replay
+)
 
 
 class DeploymentError(RuntimeError):
@@ -184,3 +191,83 @@ async def set_current(
                 f"{timeout:.0f} s (is the server older than 1.28, or versioning disabled?)"
             )
         await asyncio.sleep(0.5)
+
+
+#: A poller that has not polled for this long is gone (a live worker polls at least every ~70 s).
+POLLER_STALE_AFTER = timedelta(minutes=2)
+
+
+async def _version_created(client: Client, name: str) -> dict[str, datetime]:
+    response = await client.workflow_service.describe_worker_deployment(
+        service.DescribeWorkerDeploymentRequest(namespace=client.namespace, deployment_name=name)
+    )
+    return {
+        summary.deployment_version.build_id: summary.create_time.ToDatetime(tzinfo=UTC)
+        for summary in response.worker_deployment_info.version_summaries
+    }
+
+
+async def build_is_polling(
+    client: Client,
+    settings: DeploymentSettings,
+    build_id: str,
+    task_queue: str,
+    stale_after: timedelta,
+) -> bool:
+    """Whether a worker of ``build_id`` polled ``task_queue``'s workflow tasks recently."""
+    response = await client.workflow_service.describe_task_queue(
+        service.DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+    )
+    now = datetime.now(UTC)
+    return any(
+        poller.deployment_options.deployment_name == settings.name
+        and poller.deployment_options.build_id == build_id
+        and now - poller.last_access_time.ToDatetime(tzinfo=UTC) < stale_after
+        for poller in response.pollers
+    )
+
+
+async def keep_a_live_current(
+    client: Client,
+    settings: DeploymentSettings,
+    task_queue: str,
+    *,
+    every: float = 30.0,
+    stale_after: timedelta = POLLER_STALE_AFTER,
+) -> None:
+    """Make this build current when the current build has no worker left and this one is newer.
+
+    A worker restarted in place on new code (``docker compose up --build``, a redeploy) is a new
+    build that is not current, while the current build's workers are gone: new requests, and the
+    membership owners that follow the current build, would wait for a worker that no longer
+    exists, so no access would be removed. Only a newer build takes over: an older one would
+    have to replay owners that a newer build already moved on.
+    """
+    while True:
+        await asyncio.sleep(every)
+        try:
+            current = await current_build_id(client, settings.name)
+            if current == settings.build_id:
+                continue
+            if current is not None:
+                if await build_is_polling(client, settings, current, task_queue, stale_after):
+                    continue
+                created = await _version_created(client, settings.name)
+                mine, theirs = created.get(settings.build_id), created.get(current)
+                if mine is None or theirs is None or mine <= theirs:
+                    continue
+            log.warning(
+                "the current build %s has no worker polling %r (none for %s): making this newer "
+                "build %s current, so that new requests and removals do not wait",
+                current,
+                task_queue,
+                stale_after,
+                settings.build_id,
+            )
+            await set_current(client, settings)
+        except (RPCError, DeploymentError) as error:
+            log.warning("could not check the deployment's current version: %s", error)

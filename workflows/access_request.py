@@ -54,8 +54,9 @@ SLACK_NOTIFICATIONS = "slack-notifications"
 class AccessRequestWorkflow:
     """One request for temporary membership of an Aptible role. Query ``status`` for its state.
 
-    Pinned to the worker build it started on: a request lives for hours at most (its timeout
-    plus its grant), so a new build never replays one in flight, even after an unguarded change.
+    Pinned to the worker build it started on: a request lives for its timeout plus its grant
+    (until revoked, for flows without an end), so a new build never replays one in flight, even
+    after an unguarded change.
     """
 
     @workflow.init

@@ -8,35 +8,12 @@ does not exist) never fails the workflow, and each outcome (where it was deliver
 scrubbed by the activity) is handed to ``record`` so the lifecycle adds it to the timeline.
 The bot token never enters the workflow: the activities read it from Secrets Manager.
 
-Wiring into ``workflows/access_request.py`` (behind ``workflow.patched("slack-notifications")``,
-since it adds commands to histories):
-
-1. ``__init__``: ``self._notifier = RequestNotifier(lambda event, message:
-   self._events.record(event, None, message))`` (the lambda runs only when an outcome arrives).
-2. *Request made*: in ``_lifecycle``, right after ``state.ready_for_decision = True`` and
-   ``self._publish()``, and only when not ``auto_approved``: ``self._notifier.request_made(state)``
-   (posts the request with Approve and Deny buttons to the flow's destinations).
-3. *Decision recorded*: right after each ``self._set_status(...)`` that ends the wait for a
-   decision: ``"approved"`` (in ``_approve``), ``"denied"`` (in ``_finish_denied``),
-   ``"expired"`` and ``"cancelled"`` (in ``_await_decision``), and the ``"deescalated"`` of an
-   ``on_escalate`` hook or a revoke before escalation (in ``_lifecycle``):
-   ``self._notifier.decided(self._state)`` (updates the request's message in place).
-4. *Escalated*: in ``_escalate``, after ``self._set_status("escalated")``:
-   ``self._notifier.escalated(state)`` (updates the message: who approved, when access ends; DMs
-   the requester that access was granted; schedules the "about to end" DM before
-   ``state.expires_at``).
-5. *About to end*: nothing to call; ``escalated`` scheduled it with a workflow timer, and
-   ``removed`` cancels it when access goes earlier.
-6. *Removed*: in ``_deescalate``, after ``self._set_status("deescalated")`` (inside the
-   ``if state.escalated_at is not None`` branch): ``self._notifier.removed(state)`` (updates the
-   message, DMs the requester that access was removed).
-7. *Before the run returns*: in ``run``'s ``finally``, after the de-escalation and the final
-   status: ``await steps.shielded(self._notifier.finish)`` (waits, at most ``FINISH_WAIT``, for
-   deliveries still in flight, so the last messages are not abandoned with the run; a workflow
-   cancel does not cut it short).
-
-Every call is a no-op for a flow without Slack beyond one short activity whose outcome says so
-(such outcomes are not recorded in the timeline).
+``AccessRequest`` creates one only for a flow with a Slack integration (``ResolvedRequest.
+slack_integration``), behind ``workflow.patched("slack-notifications")``, and calls
+``request_made`` once the request awaits a decision, then, through its ``_tell``, ``decided``,
+``escalated`` or ``removed`` at each change of status; ``finish`` (shielded) before the run
+returns waits, at most ``FINISH_WAIT``, for deliveries still in flight. A flow without Slack
+runs none of this: no activity, no timer.
 """
 
 from __future__ import annotations

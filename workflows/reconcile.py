@@ -5,7 +5,7 @@ and the ledger of what jitflow created. A membership jitflow created that no own
 orphan: its owner was terminated, its request too) is removed; a membership jitflow did not
 create is reported (removed only where the flow sets ``vars.reconcile = "remove"``); a
 membership the ledger holds but Aptible lost is reported, and its running owner is told (it
-stops counting the membership as present and never re-adds it on the same grants). Every finding
+notes it in its audit; the removal at the grant's end then finds it already absent). Every finding
 and action is in this run's history and result. ``dry_run`` changes nothing.
 """
 

@@ -46,6 +46,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows import steps
     from workflows.request_view import text
 
+#: Patch id: news that the membership vanished is only noted (before: the owner stopped counting
+#: the membership, so it was never removed at the end).
+VANISHED_ONLY_NOTED = "vanished-only-noted"
+
 #: Continue-as-new once the history holds this many events (or when the server suggests it).
 HISTORY_LIMIT = 2000
 #: Audit entries carried across continue-as-new (the full trail is in the earlier runs).
@@ -84,8 +88,8 @@ class RoleMembershipWorkflow:
         # Tickets whose lease was released: a lease that arrives after its release (a request
         # cancelled while its acquire was in flight) is refused, never held.
         self._tombstones: list[str] = list(start.released)
-        # Aptible lost the membership outside jitflow (the reconciler said so): someone took the
-        # access away on purpose, so the current grants never put it back; a new lease may.
+        # Only runs told of a vanished membership before the ``VANISHED_ONLY_NOTED`` patch set
+        # this: they do not put the membership back for the current grants.
         self._vanished = start.vanished
         self._refused_start = bool(start.leases) and workflow.info().continued_run_id is None
         if self._refused_start:
@@ -341,20 +345,25 @@ class RoleMembershipWorkflow:
 
     @workflow.signal(name=MEMBERSHIP_VANISHED_SIGNAL)
     def membership_vanished(self, news: MembershipVanished) -> None:
-        """The reconciler found no membership in Aptible where this owner counts one: stop
-        counting it (nothing to remove at the end) and do not put it back for these grants."""
+        """The reconciler found no membership in Aptible where this owner counts one: noted in
+        the audit and the Web UI, nothing more. Anyone who can signal can send this, so it
+        changes no decision: the removal at the end still runs (and finds it already absent)."""
         membership = self._membership
         if membership is None or membership.preexisting:
             return
         if membership.created_at > news.listed_at:
             self._note("vanished_report_ignored", None, "created after the reconciler's listing")
             return
-        self._membership = None
-        self._vanished = True
+        if not workflow.patched(VANISHED_ONLY_NOTED):
+            # Runs told before this patch stopped counting the membership (and so never removed
+            # it at the end, which a forged signal could abuse); their replay must still do so.
+            self._membership = None
+            self._vanished = True
         self._note(
             "membership_vanished",
             None,
-            "removed outside jitflow; not re-added for the current grants",
+            "Aptible no longer has it (reported by the reconciler, removed outside jitflow?); "
+            "the removal at the end will find it absent",
         )
         self._version += 1  # refresh what the Web UI shows
 

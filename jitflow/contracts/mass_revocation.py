@@ -38,14 +38,15 @@ class RevocationSelection(Contract):
     task_queue: str
 
     def query(self) -> str:
-        """The visibility query: open ``AccessRequest`` runs whose ``JitStatus`` is escalated.
+        """The visibility query: open ``AccessRequest`` runs whose ``JitStatus`` is escalated, or
+        approved (access being granted this moment: it would land just after the revocation).
 
         Scoped to the task queue because one namespace may hold several jitflow deployments
         (production and staging workers on different queues); ``--all`` means this one's."""
         parts = [
             f"WorkflowType = '{ACCESS_WORKFLOW_TYPE}'",
             "ExecutionStatus = 'Running'",
-            "JitStatus = 'escalated'",
+            "JitStatus IN ('escalated', 'approved')",
             f"TaskQueue = {_quoted(self.task_queue)}",
         ]
         if self.requester:

@@ -4,6 +4,7 @@ is untouched, an owner whose membership vanished is told, and a dry run changes 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from access_stack import DEVELOPERS_ROLE, READONLY_ROLE, Stack, keep_history, wa
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 
 from jitflow.contracts.access import Decision, Revocation
-from jitflow.contracts.membership import MembershipKey, RoleMembershipState
+from jitflow.contracts.membership import MembershipKey, MembershipVanished, RoleMembershipState
 from jitflow.contracts.reconcile import RECONCILE_WORKFLOW_TYPE, ReconcileInput, ReconcileReport
 from jitflow.devstack.example import EXAMPLE_ORG_ID, EXAMPLE_USER_IDS
 
@@ -68,7 +69,8 @@ async def test_orphans_go_unknowns_are_reported_standing_stays(dev_stack: Stack)
 
 async def test_an_owner_whose_membership_vanished_is_told(dev_stack: Stack) -> None:
     """Someone removed a grant's membership in Aptible directly: the reconciler tells its owner,
-    which stops counting it and never puts it back for that grant; a dry run only says it would."""
+    which notes it (and never puts it back); the removal at the end finds it already absent. A
+    dry run only says it would tell."""
     handle = await dev_stack.start(
         flow="until_revoked", target="admin_ro", requester="bob@example.com", duration=5
     )
@@ -105,17 +107,35 @@ async def test_an_owner_whose_membership_vanished_is_told(dev_stack: Stack) -> N
         await asyncio.sleep(0.1)
     assert "membership_vanished" in await _owner_events(owner)
     owner_state = await owner.query("state", result_type=RoleMembershipState)
-    assert owner_state.membership is None and len(owner_state.leases) == 1
+    assert len(owner_state.leases) == 1
     await asyncio.sleep(1)
     assert "bob@example.com" not in dev_stack.members(READONLY_ROLE), "never put back"
 
     await handle.execute_update("revoke", Revocation(by="dave@example.com"))
     assert (await handle.result()).status == "deescalated"
     await owner.result()
-    events = await _owner_events(owner)
-    assert "membership_removed" not in events, "nothing was left to remove"
+    final = await owner.query("state", result_type=RoleMembershipState)
+    removed = [entry for entry in final.audit if entry.event == "membership_removed"]
+    assert [entry.message for entry in removed] == ["already absent"], final.audit
     assert "bob@example.com" not in dev_stack.members(READONLY_ROLE)
-    await keep_history(owner, "membership_owner_told_its_membership_vanished")
+    await keep_history(owner, "membership_owner_notes_that_its_membership_vanished")
+
+
+async def test_a_forged_vanished_signal_does_not_keep_a_membership(dev_stack: Stack) -> None:
+    """Anyone who can signal can claim the membership vanished: it is only noted, and the grant's
+    end still removes the membership."""
+    handle = await dev_stack.start(target="admin_ro", requester="carol@example.com", duration=5)
+    await wait_for(handle, lambda s: s.ready_for_decision)
+    await handle.execute_update("approve", Decision(approver="dave@example.com"))
+    state = await wait_for(handle, lambda s: s.status == "escalated")
+    assert state.membership_workflow_id is not None
+    owner = dev_stack.raw_client.get_workflow_handle(state.membership_workflow_id)
+    await owner.signal(
+        "membership_vanished", MembershipVanished(listed_at=datetime(9999, 1, 1, tzinfo=UTC))
+    )
+    assert (await handle.result()).status == "deescalated"
+    await owner.result()
+    assert "carol@example.com" not in dev_stack.members(READONLY_ROLE)
 
 
 async def _owner_events(owner: WorkflowHandle[Any, Any]) -> list[str]:

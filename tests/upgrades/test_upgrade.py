@@ -2,8 +2,8 @@
 
 Build A (today's workflow code) serves a pending request, an escalated one and an until-revoked
 one; then build B (``build_b.py``: a deliberate non-deterministic change to the approval and
-de-escalation path) is deployed beside it and made current. Every request of A still ends on
-time on A with its membership removed, a new request runs on B, and the membership owners created
+de-escalation path) is deployed beside it and made current. Every request of A is approved,
+revoked or expires on time on A with its membership removed, a new request runs on B, and the membership owners created
 on A move to B (auto-upgrade) without losing a lease.
 """
 
@@ -14,6 +14,7 @@ import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,12 @@ from temporalio.workflow import NondeterminismError
 
 from jitflow.contracts.access import AccessState, Decision, Revocation
 from jitflow.contracts.membership import RoleMembershipState
-from jitflow.deployment import DeploymentSettings, current_build_id, set_current
+from jitflow.deployment import (
+    DeploymentSettings,
+    current_build_id,
+    keep_a_live_current,
+    set_current,
+)
 from jitflow.devstack.binaries import temporal_cli
 from jitflow.identity import IdentityStore
 from jitflow.testing.aptible_emulator import RunningAptibleEmulator
@@ -139,7 +145,11 @@ async def test_grants_in_flight_survive_a_non_deterministic_upgrade(
 ) -> None:
     async with two_builds(dev_env, emulator, moto_url, tmp_path) as (a, stack, b, start_b):
         # On build A: one escalated grant, one until revoked, one waiting for a decision.
-        escalated = await stack.start(target="admin_ro", requester="carol@example.com", duration=10)
+        # An hour: its lease must still be there when build B has come up, however slow the
+        # machine; it is revoked on A. The grant that ends on time is ``pending``'s (10 s).
+        escalated = await stack.start(
+            target="admin_ro", requester="carol@example.com", duration=3600
+        )
         escalated_state = await approved(stack, escalated)
         forever = await stack.start(
             flow="until_revoked", target="admin_prod", requester="alice@example.com", duration=10
@@ -187,12 +197,16 @@ async def test_grants_in_flight_survive_a_non_deterministic_upgrade(
         assert revoked.status == "deescalated"
         assert "alice@example.com" not in stack.members(ADMIN_ROLE)
 
-        final = await escalated.result()
+        revoked = await escalated.execute_update(
+            AccessRequestWorkflow.revoke, Revocation(by="dave@example.com")
+        )
+        assert revoked.status == "deescalated"
+        assert "carol@example.com" in stack.members(READONLY_ROLE), "B's grant still holds it"
+        final = await pending.result()  # approved on A after B became current: ends on time
         assert final.status == "deescalated"
         assert final.expires_at is not None and final.escalated_at is not None
         assert (final.expires_at - final.escalated_at).total_seconds() == 10
-        assert "carol@example.com" in stack.members(READONLY_ROLE), "B's grant still holds it"
-        assert (await pending.result()).status == "deescalated"
+        assert final.deescalated_at is not None and final.deescalated_at >= final.expires_at
         assert "bob@example.com" not in stack.members(ADMIN_ROLE)
         for handle in (escalated, forever, pending):
             assert await build_of(stack.client, handle.id) == a.build_id
@@ -205,7 +219,7 @@ async def test_grants_in_flight_survive_a_non_deterministic_upgrade(
         assert "carol@example.com" not in stack.members(READONLY_ROLE)
 
         # B's change is a real break: A's history of the expired grant does not replay on B.
-        history = await escalated.fetch_history()
+        history = await pending.fetch_history()
         with pytest.raises(NondeterminismError):
             await Replayer(
                 workflows=[AccessRequestWorkflowB], data_converter=pydantic_data_converter
@@ -215,3 +229,57 @@ async def test_grants_in_flight_survive_a_non_deterministic_upgrade(
             workflows=[AccessRequestWorkflow], data_converter=pydantic_data_converter
         ).replay_workflow(history)
         assert await b_pauses(new) == 2
+
+
+async def test_a_build_restarted_in_place_takes_over_from_a_build_with_no_worker(
+    dev_env: WorkflowEnvironment,
+    emulator: RunningAptibleEmulator,
+    moto_url: str,
+    tmp_path: Path,
+) -> None:
+    """Build A stops and build B starts on new code without being made current (a restart in
+    place): B takes over once A's pollers are stale, so owners and new requests do not wait for
+    a worker that is gone. A running current build is never displaced."""
+    name = f"jitflow-inplace-{uuid.uuid4().hex[:8]}"
+    queue = f"inplace-{uuid.uuid4().hex[:8]}"
+    a = DeploymentSettings(name=name, build_id="build-a")
+    b = DeploymentSettings(name=name, build_id="build-b")
+    # A stopped worker's pollers are stale at once (their last poll began before it stopped).
+    quick = {"every": 0.5, "stale_after": timedelta(seconds=3)}
+    with IdentityStore.open(f"sqlite:///{tmp_path / 'identity.db'}") as store:
+        seed_store(store)
+        common = {"task_queue": queue, "store": store}
+        async with running_worker(
+            dev_env.client, emulator, moto_url, tmp_path, deployment=a, **common
+        ) as stack_a:
+            await set_current(stack_a.client, a)
+            # B beside a live A (with the real staleness: a live worker's long poll can last a
+            # minute): B does not take over.
+            async with running_worker(
+                dev_env.client, emulator, moto_url, tmp_path, deployment=b, **common
+            ) as stack_b:
+                watch = asyncio.create_task(
+                    keep_a_live_current(stack_b.client, b, queue, every=0.5)
+                )
+                await asyncio.sleep(5)
+                assert await current_build_id(stack_b.client, name) == a.build_id
+                watch.cancel()
+        # A is gone; B, restarted in place, takes over.
+        async with running_worker(
+            dev_env.client, emulator, moto_url, tmp_path, deployment=b, **common
+        ) as stack_b:
+            watch = asyncio.create_task(keep_a_live_current(stack_b.client, b, queue, **quick))  # type: ignore[arg-type]
+            try:
+                for _ in range(60):
+                    if await current_build_id(stack_b.client, name) == b.build_id:
+                        break
+                    await asyncio.sleep(0.5)
+                assert await current_build_id(stack_b.client, name) == b.build_id
+                handle = await stack_b.start(
+                    target="admin_ro", requester="bob@example.com", duration=5
+                )
+                await approved(stack_b, handle)
+                assert (await handle.result()).status == "deescalated"
+                assert "bob@example.com" not in stack_b.members(READONLY_ROLE)
+            finally:
+                watch.cancel()
