@@ -69,6 +69,17 @@ def refused(error: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"ok": False, "error": error, **extra})
 
 
+def _content(args: Args) -> tuple[str, list[dict[str, Any]]] | JSONResponse:
+    """A message's text and blocks, or Slack's refusal of them (as chat.* methods answer)."""
+    blocks = _blocks(args.get("blocks"))
+    if blocks is None:
+        return refused("invalid_blocks")
+    text = str(args.get("text") or "")
+    if not text and not blocks:
+        return refused("no_text")
+    return text, blocks
+
+
 def _blocks(value: Any) -> list[dict[str, Any]] | None:
     """Blocks given as a list or as JSON text (form posts); None when malformed."""
     if value is None or value == "":
@@ -113,12 +124,10 @@ class SlackApi:
         channel = self._conversation(str(args.get("channel", "")))
         if channel is None:
             return refused("channel_not_found")
-        blocks = _blocks(args.get("blocks"))
-        if blocks is None:
-            return refused("invalid_blocks")
-        text = str(args.get("text") or "")
-        if not text and not blocks:
-            return refused("no_text")
+        content = _content(args)
+        if isinstance(content, JSONResponse):
+            return content
+        text, blocks = content
         message = self.state.record(
             RecordedMessage(
                 channel=channel,
@@ -138,12 +147,10 @@ class SlackApi:
         message = self.state.message(channel.id, str(args.get("ts", "")))
         if message is None:
             return refused("message_not_found")
-        blocks = _blocks(args.get("blocks"))
-        if blocks is None:
-            return refused("invalid_blocks")
-        text = str(args.get("text") or "")
-        if not text and not blocks:
-            return refused("no_text")
+        content = _content(args)
+        if isinstance(content, JSONResponse):
+            return content
+        text, blocks = content
         message.updates.append(MessageVersion(text=text, blocks=blocks))
         return ok(channel=channel.id, ts=message.ts, text=text)
 
@@ -154,12 +161,10 @@ class SlackApi:
         user = self.state.user(str(args.get("user", "")))
         if user is None:
             return refused("user_not_found")
-        blocks = _blocks(args.get("blocks"))
-        if blocks is None:
-            return refused("invalid_blocks")
-        text = str(args.get("text") or "")
-        if not text and not blocks:
-            return refused("no_text")
+        content = _content(args)
+        if isinstance(content, JSONResponse):
+            return content
+        text, blocks = content
         message = self.state.record(
             RecordedMessage(
                 channel=channel,
