@@ -56,6 +56,7 @@ from jitflow.trust.directory import DIRECTORY
 from jitflow.trust.front_door_key import FrontDoorKeys, keep_front_doors_fresh
 from jitflow.trust.refresh import keep_people_fresh, load_people
 from jitflow.trust.worker_key import WorkerKeyring, worker_key_secret_name
+from jitflow.worker_tuning import workflow_cache_size, workflow_runner
 from workflows.access_request import AccessRequestWorkflow
 from workflows.mass_revocation import MassRevocationWorkflow
 from workflows.reconcile import ReconcileWorkflow
@@ -217,6 +218,16 @@ def build_worker(
     reconcile = ReconcileActivities(config, aptible, bot, client, ledger=store, blocking=io)
     notifications = NotificationActivities(config, secrets)
     worker_options["deployment_config"] = deployment.worker_config()
+    # Only the main worker runs workflows: the memory settings (jitflow/worker_tuning.py) are its.
+    try:
+        cache = worker_options.pop("max_cached_workflows", None)
+        cache = workflow_cache_size() if cache is None else cache
+    except ValueError as error:
+        raise WorkerConfigError(str(error)) from None
+    workflow_options: dict[str, Any] = {
+        "max_cached_workflows": cache,
+        "workflow_runner": worker_options.pop("workflow_runner", None) or workflow_runner(),
+    }
     main = Worker(
         client,
         task_queue=task_queue,
@@ -239,6 +250,7 @@ def build_worker(
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        **workflow_options,
         **worker_options,
     )
     hooks = Worker(

@@ -169,9 +169,12 @@ async def drain(results: Sequence[Awaitable[Any]], timeout: float) -> int:
     return len(pending) + len(failures)
 
 
-async def count_activities(ctx: Context, grant: Grant) -> dict[str, int]:
-    """Activities, updates and workflow tasks one jitflow grant cost (both workflows)."""
-    counts = {"activities": 0, "updates": 0, "workflow_tasks": 0, "events": 0}
+async def count_activities(ctx: Context, grant: Grant) -> dict[str, Any]:
+    """Activities, updates and workflow tasks one jitflow grant cost (both workflows), and of
+    those, what its removal cost: every event from the lease-end timer firing on."""
+    moves = ("activities", "local_activities", "updates", "workflow_tasks", "events")
+    counts: dict[str, Any] = dict.fromkeys(moves, 0)
+    removal = dict.fromkeys(moves, 0)
     state = await ctx.jitflow.status(grant)
     handles = [grant.handle]
     if state.membership_workflow_id:
@@ -180,13 +183,38 @@ async def count_activities(ctx: Context, grant: Grant) -> dict[str, int]:
         history = await handle.fetch_history()
         for event in history.events:
             counts["events"] += 1
-            if event.HasField("activity_task_scheduled_event_attributes"):
-                counts["activities"] += 1
-            elif event.HasField("workflow_execution_update_accepted_event_attributes"):
-                counts["updates"] += 1
-            elif event.HasField("workflow_task_completed_event_attributes"):
-                counts["workflow_tasks"] += 1
+            kind = _event_kind(event)
+            if kind:
+                counts[kind] += 1
+        fired = [
+            i
+            for i, event in enumerate(history.events)
+            if event.HasField("timer_fired_event_attributes")
+        ]
+        for event in history.events[fired[-1] :] if fired else ():
+            removal["events"] += 1
+            kind = _event_kind(event)
+            if kind:
+                removal[kind] += 1
+    counts["removal"] = removal
     return counts
+
+
+def _event_kind(event: Any) -> str | None:
+    """Which of the counted moves ``event`` records, if any."""
+    if event.HasField("activity_task_scheduled_event_attributes"):
+        return "activities"
+    if event.HasField("marker_recorded_event_attributes"):
+        return (
+            "local_activities"
+            if event.marker_recorded_event_attributes.marker_name == ("core_local_activity")
+            else None
+        )
+    if event.HasField("workflow_execution_update_accepted_event_attributes"):
+        return "updates"
+    if event.HasField("workflow_task_completed_event_attributes"):
+        return "workflow_tasks"
+    return None
 
 
 async def history_breakdown(ctx: Context, grants: Sequence[Grant]) -> dict[str, Any]:
