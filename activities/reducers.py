@@ -43,7 +43,7 @@ from jitflow.reducer_runtime import (
     check_implementations,
     hook_options,
 )
-from jitflow.scrub import scrub
+from jitflow.scrub import scrub, scrubbed_traceback
 
 __all__ = [
     "REDUCER_CONFIGURATION_ERROR",
@@ -142,10 +142,16 @@ def _as_activity(run: Callable[[], T]) -> T:
     try:
         return run()
     except ReducerFailed as error:
-        # The user's exception may hold a webhook URL or a token: its full text and traceback
-        # go to this worker's log only; history gets the function, file, line and a scrubbed,
+        # The user's exception may hold a webhook URL or a token: the log gets its traceback
+        # with every line scrubbed; history gets the function, file, line and a scrubbed,
         # shortened message, and no cause chain.
-        log.warning("%s", error, exc_info=error.__cause__ or error)
+        log.warning(
+            "%s (%s): %s\n%s",
+            error.function,
+            error.where,
+            scrub(error.message),
+            scrubbed_traceback(error.__cause__ or error),
+        )
         recorded = f"{error.function} ({error.where}): {scrub(error.message)}"
         raise ApplicationError(recorded, type=REDUCER_ERROR, non_retryable=True) from None
     except ImplementationError as error:

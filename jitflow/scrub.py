@@ -9,6 +9,7 @@ text goes to the worker's log only.
 from __future__ import annotations
 
 import re
+import traceback
 
 #: The longest message kept from user code.
 MAX_MESSAGE = 300
@@ -36,3 +37,20 @@ def scrub(text: str, limit: int = MAX_MESSAGE) -> str:
     )
     cleaned = " ".join(cleaned.split())
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def scrubbed_traceback(error: BaseException) -> str:
+    """``error``'s traceback (its causes too) for a log, each line scrubbed as ``scrub`` does.
+
+    User code's tracebacks carry its exceptions' messages and its source lines, either of which
+    may hold a token; a log is no place for them. Each line keeps its indentation (so the
+    frames still read as a traceback) and its own length bound.
+    """
+    lines = []
+    for chunk in traceback.format_exception(error):
+        for line in chunk.splitlines():
+            if not line.strip():
+                continue
+            indent = line[: len(line) - len(line.lstrip())]
+            lines.append(indent + scrub(line))
+    return "\n".join(lines)

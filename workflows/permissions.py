@@ -87,10 +87,17 @@ def revoke_refusal(
     return f"{actor} may not revoke: only the requester or an approver may"
 
 
+#: Approvers named in refusals, the Web UI and Slack; a Slack channel's members may be hundreds.
+APPROVERS_SHOWN = 10
+
+
 def describe_approvers(permissions: Permissions) -> str:
     """A short human text of who may decide, for refusal messages and the Web UI."""
     parts = [f"users with role {level!r}" for level in permissions.levels]
-    parts += list(permissions.approvers)
+    people = list(permissions.approvers)
+    parts += people[:APPROVERS_SHOWN]
+    if len(people) > APPROVERS_SHOWN:
+        parts.append(f"{len(people) - APPROVERS_SHOWN} more people")
     if "users with role 'admin'" not in parts:
         parts.append("admins")
     return ", ".join(parts)

@@ -27,9 +27,13 @@ from jitflow.config.slack import (
 from jitflow.contracts.access import AccessState
 from jitflow.emulator.server import bind_socket, build_server
 from jitflow.identity import IdentityStore
+from jitflow.integrations import IntegrationServices
+from jitflow.reducer_runtime import ReducerRunner
+from jitflow.reducer_runtime.prompt import PromptCalls
 from jitflow.slack.client import slack_api_url, web_client
+from jitflow.slack.form_hooks import FormHooks
 from jitflow.slack.front_door import INTERACTIONS_PATH, FrontDoor
-from jitflow.slack.request_modal import FlowForm, flow_form
+from jitflow.slack.request_modal import FlowForm, FormConfigError, flow_form
 from jitflow.temporal import TemporalConnectionError, connect
 from jitflow.trust.front_door_key import front_door_key_secret_name, load_front_door_keyring
 from workflows.permissions import approval_refusal
@@ -43,12 +47,28 @@ def judge(state: AccessState, action: str, email: str) -> str | None:
 
 
 def request_forms(config: JitflowConfig, integration: SymIntegration) -> dict[str, FlowForm]:
-    """What ``/jitflow`` offers: each flow whose Slack is ``integration``, by name."""
-    return {
-        flow.name: flow_form(config, flow)
-        for flow in config.flows.values()
-        if (found := slack_integration(config, flow)) is not None and found.key == integration.key
-    }
+    """What ``/jitflow`` offers: each flow whose Slack is ``integration``, by name. A choice
+    the form could not carry stops the front door at start, with the flow and the value."""
+    try:
+        return {
+            flow.name: flow_form(config, flow)
+            for flow in config.flows.values()
+            if (found := slack_integration(config, flow)) is not None
+            and found.key == integration.key
+        }
+    except FormConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def form_hooks(config: JitflowConfig, secrets: SecretReader, store: IdentityStore) -> FormHooks:
+    """The flows' prompt-time functions (``on_prompt``, ``@prefetch``, ``on_change_*``), run
+    as the worker runs reducers: the store's roles, the flows' integrations and secrets."""
+    runner = ReducerRunner(
+        config,
+        roles_provider=lambda: dict(store.user_roles()),
+        integrations=IntegrationServices(secrets=secrets, identities=store),
+    )
+    return FormHooks(PromptCalls(runner))
 
 
 def pick_integration(config: JitflowConfig, name: str | None) -> SymIntegration:
@@ -96,6 +116,7 @@ async def build_front_door(
         known_user=lambda email: store.get_user(email) is not None,
         judge=judge,
         forms=request_forms(config, integration),
+        hooks=form_hooks(config, secrets, store),
     )
 
 

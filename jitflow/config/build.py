@@ -730,9 +730,11 @@ class ResourceBuilder:
                 default = value
             else:
                 default = reader.entry_text(default_entry)
-        if "on_change" in fields.entries:
+        on_change = self._on_change_file(reader, fields.get("on_change"))
+        if on_change is not None and name in ("duration", "target", "target_id"):
             reader.warning(
-                "on_change handlers are not run by jitflow; ignored",
+                f"on_change on the {name} field is not run: the request form shows {name} "
+                "as its own select",
                 fields.entries["on_change"].site,
             )
         if name is None or type_ is None:
@@ -746,7 +748,39 @@ class ResourceBuilder:
             visible=reader.need_bool(fields, "visible", True),
             allowed_values=None if allowed is None else tuple(allowed),
             prefetch=reader.need_bool(fields, "prefetch", False),
+            on_change=on_change,
         )
+
+    def _on_change_file(self, reader: ResourceReader, entry: Entry | None) -> str | None:
+        """The file of a prompt field's ``on_change`` handler, checked to exist.
+
+        Sym reads ``on_change = file("on_change.py")`` as the file's contents; jitflow loads that
+        file as it loads an implementation, so that its handler is checked like every other one
+        and reloaded when it changes. Inline code (a heredoc) has no file to load.
+        """
+        if entry is None:
+            return None
+        base = Path(entry.site.file or ".").parent
+        if isinstance(entry.value, FileRef):
+            path = entry.value.path
+        else:
+            text = reader.entry_text(entry)
+            if text is None:
+                return None
+            text = text.strip()
+            if "\n" in text or "def " in text:
+                reader.error(
+                    "on_change holds Python code; jitflow loads it from a file: put it in one "
+                    'and write on_change = file("on_change.py")',
+                    entry.site,
+                )
+                return None
+            path = Path(text)
+        path = (path if path.is_absolute() else base / path).resolve()
+        if not path.is_file():
+            reader.error(f"on_change file {path} does not exist", entry.site)
+            return None
+        return str(path)
 
     def _durations(
         self,

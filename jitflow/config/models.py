@@ -123,6 +123,9 @@ class PromptField(_Frozen):
     visible: bool = True
     allowed_values: tuple[str, ...] | None = None
     prefetch: bool = False
+    on_change: str | None = None
+    """The Python file holding ``on_change_<name>`` (Sym's ``on_change = file("x.py")``), as an
+    absolute path; None looks the handler up in the flow's implementation."""
 
 
 class FlowParams(_Frozen):

@@ -14,6 +14,9 @@ Configured the Sym way, with the credentials in Secrets Manager::
       }                                                           # when a flow names no destination
     }
 
+Reducers' ``slack`` SDK calls use the same bot token, and need ``channels:read``,
+``groups:read``, ``usergroups:read`` and ``mpim:write`` besides (``jitflow.integrations.slack``).
+
 Each mistake names the file, the resource and the attribute: a credential written as a value and
 a ``request_channel`` Slack cannot take are errors; a missing setting or an odd workspace id is a
 warning, so that Sym's own configurations (which declare the integration without settings) still

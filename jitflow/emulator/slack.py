@@ -7,24 +7,36 @@ Slack does: query string, form or JSON body. As Slack, it answers HTTP 200 with
 ``{"ok": false, "error": "..."}`` for a refusal (``not_authed``, ``invalid_auth``,
 ``channel_not_found``, ``user_not_found``, ``users_not_found``, ``message_not_found``...), and 429
 with ``Retry-After`` when rate limited. The bearer token must be the workspace's bot token.
+The directory methods reducers' ``slack`` calls use (``conversations.list``,
+``conversations.members``, ``users.list``, ``usergroups.users.list``) are in
+``slack_directory.py``; ``views.update`` (with Slack's ``hash`` check) is in ``slack_views.py``.
 
 Under ``/_emulator/`` it shows what the bot did and plays the people:
 
 - ``GET messages`` every message recorded (channel, ts, text, blocks, every update, ephemerals);
 - ``PUT faults`` ``{"down": true}`` (every call 503) or scripted ``faults`` (the next calls 5xx
-  or 429), like the Aptible emulator's;
+  or 429, or answered ``delay_ms`` late), like the Aptible emulator's;
 - ``POST click`` ``{"channel", "ts", "action", "user"}`` builds the ``block_actions`` payload of
   that user clicking that button, signs it with the signing secret exactly as Slack does, POSTs
   it to the front door (``front_door_url``) and returns the front door's answer;
   ``"signing_secret"`` and ``"timestamp_offset"`` sign it wrongly or late, for tests;
-- ``POST command`` does the same for a slash command (``/jitflow``), to ``commands_url``;
+- ``POST command`` does the same for a slash command (``/jitflow``), to ``commands_url``; a
+  text answer is recorded as the ephemeral message Slack shows the person in that channel;
 - ``POST submit`` ``{"view_id", "user", "values": {block_id: value}}`` submits a modal that
   ``views.open`` opened, filled in, as a signed ``view_submission`` to the front door;
+- ``POST suggest`` ``{"view_id", "user", "block_id", "value"}`` plays typing ``value`` into an
+  ``external_select``: a signed ``block_suggestion``; the options answered are kept, and are
+  what a later ``submit`` may pick there;
+- ``POST act`` ``{"view_id", "user", "block_id", "value", "values"}`` plays changing an input
+  that dispatches actions (the others holding ``values``): a signed ``block_actions``; with
+  ``"view"`` (an earlier version of that modal, as ``views.open`` or ``views.update`` answered
+  it) the action comes from that version, as when the app's redraw lands after the person acted;
 - ``PUT front_door`` ``{"url": ..., "commands_url": ...}`` sets where clicks and commands go.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections import Counter
@@ -40,11 +52,14 @@ from starlette.routing import Route
 from jitflow.emulator.slack_clicks import (
     ClickError,
     block_actions_payload,
+    block_suggestion_payload,
     interaction_body,
     signed_headers,
     slash_command_body,
+    view_action_payload,
     view_submission_payload,
 )
+from jitflow.emulator.slack_directory import DIRECTORY_METHODS
 from jitflow.emulator.slack_state import (
     BOT_ID,
     BOT_USER_ID,
@@ -54,6 +69,7 @@ from jitflow.emulator.slack_state import (
     SlackState,
     SlackUser,
 )
+from jitflow.emulator.slack_views import VIEW_METHODS, view_hash
 
 Args = dict[str, Any]
 #: How long the emulator waits for the front door to answer a click (Slack waits 3 s).
@@ -216,7 +232,7 @@ class SlackApi:
                 return refused("invalid_arguments")
         if not isinstance(view, dict) or view.get("type") != "modal":
             return refused("invalid_arguments")
-        opened = {**view, "id": f"V{len(self.state.views) + 1:08d}"}
+        opened = {**view, "id": f"V{len(self.state.views) + 1:08d}", "hash": view_hash()}
         self.state.views.append(opened)
         return ok(view=opened)
 
@@ -231,6 +247,10 @@ _METHODS = {
     "users.lookupByEmail": SlackApi.lookup_by_email,
     "views.open": SlackApi.views_open,
 }
+# The directory (conversations.list/members, users.list, usergroups.users.list): slack_directory.
+_METHODS.update(DIRECTORY_METHODS)
+# views.update: slack_views.
+_METHODS.update(VIEW_METHODS)
 
 
 async def _arguments(request: Request) -> Args:
@@ -276,6 +296,8 @@ class SlackEmulator:
                 Route("/_emulator/click", self._click, methods=["POST"]),
                 Route("/_emulator/command", self._command, methods=["POST"]),
                 Route("/_emulator/submit", self._submit, methods=["POST"]),
+                Route("/_emulator/suggest", self._suggest, methods=["POST"]),
+                Route("/_emulator/act", self._act, methods=["POST"]),
             ]
         )
 
@@ -289,7 +311,7 @@ class SlackEmulator:
         self.calls[method] += 1
         if self.state.down:
             return JSONResponse({"ok": False, "error": "service_unavailable"}, status_code=503)
-        fault = self.state.take_fault(method)
+        fault = await _after_delay(self.state.take_fault(method))
         if fault is not None and fault.kind == "rate_limit":
             return JSONResponse(
                 {"ok": False, "error": "ratelimited"},
@@ -391,7 +413,22 @@ class SlackEmulator:
             str(body.get("text") or ""),
             str(body.get("channel") or ""),
         )
-        return await self._send(form, {"url": self.state.commands_url, **body})
+        answer = await self._send(form, {"url": self.state.commands_url, **body})
+        self._record_command_answer(answer, user, str(body.get("channel") or ""))
+        return answer
+
+    def _record_command_answer(self, answer: Response, user: SlackUser, channel: str) -> None:
+        """Slack shows a slash command's text answer to the person only, in the channel where
+        they typed it: recorded as that ephemeral message."""
+        sent = json.loads(bytes(answer.body))
+        text = str(sent.get("body") or "") if sent.get("status") == 200 else ""
+        if not text or not channel:
+            return
+        self.state.record(
+            RecordedMessage(
+                channel=channel, ts=self.state.next_ts(), text=text, ephemeral_to=user.id
+            )
+        )
 
     async def _submit(self, request: Request) -> Response:
         """Play a person filling in and submitting a modal the app opened."""
@@ -404,6 +441,58 @@ class SlackEmulator:
             user = self._person(str(body.get("user", "")))
             values = {str(k): str(v) for k, v in (body.get("values") or {}).items()}
             payload = view_submission_payload(self.state, view, user, values)
+        except ClickError as error:
+            return JSONResponse({"error": str(error)}, status_code=404)
+        return await self._send(interaction_body(payload), body)
+
+    def _opened_view(self, view_id: str) -> dict[str, Any]:
+        view = next((v for v in self.state.views if v.get("id") == view_id), None)
+        if view is None:
+            raise ClickError(f"no view {view_id!r} was opened")
+        return view
+
+    async def _suggest(self, request: Request) -> Response:
+        """Play a person typing into a modal's ``external_select``: Slack asks the app for the
+        choices; those it answers are kept for the submission."""
+        body = await request.json()
+        view_id, block_id = str(body.get("view_id", "")), str(body.get("block_id", ""))
+        try:
+            view = self._opened_view(view_id)
+            user = self._person(str(body.get("user", "")))
+            typed = str(body.get("value") or "")
+            payload = block_suggestion_payload(self.state, view, user, block_id, typed)
+        except ClickError as error:
+            return JSONResponse({"error": str(error)}, status_code=404)
+        answer = await self._send(interaction_body(payload), body)
+        sent = json.loads(bytes(answer.body))
+        if sent.get("status") == 200:
+            try:
+                options = json.loads(str(sent.get("body") or "{}")).get("options", [])
+            except ValueError:
+                options = []
+            self.state.suggestions.setdefault(view_id, {})[block_id] = list(options)
+        return answer
+
+    async def _act(self, request: Request) -> Response:
+        """Play a person changing a modal input that dispatches actions (``on_change``)."""
+        body = await request.json()
+        try:
+            view = self._opened_view(str(body.get("view_id", "")))
+            earlier = body.get("view")
+            if isinstance(earlier, dict):
+                if earlier.get("id") != view.get("id"):
+                    raise ClickError(f"the earlier view given is not view {view.get('id')!r}")
+                view = earlier
+            user = self._person(str(body.get("user", "")))
+            values = {str(k): str(v) for k, v in (body.get("values") or {}).items()}
+            payload = view_action_payload(
+                self.state,
+                view,
+                user,
+                str(body.get("block_id", "")),
+                str(body.get("value", "")),
+                values,
+            )
         except ClickError as error:
             return JSONResponse({"error": str(error)}, status_code=404)
         return await self._send(interaction_body(payload), body)
@@ -427,6 +516,14 @@ class SlackEmulator:
                     status_code=502,
                 )
         return JSONResponse({"status": answer.status_code, "body": answer.text})
+
+
+async def _after_delay(fault: SlackFault | None) -> SlackFault | None:
+    """Wait out a ``delay`` fault (the call is then answered as usual); other faults as given."""
+    if fault is None or fault.kind != "delay":
+        return fault
+    await asyncio.sleep(fault.delay_ms / 1000)
+    return None
 
 
 def create_slack_app(state: SlackState | None = None) -> SlackEmulator:

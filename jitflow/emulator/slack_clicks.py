@@ -3,7 +3,10 @@
 When someone clicks a button in a message, Slack POSTs ``payload=<urlencoded JSON>`` (a
 ``block_actions`` payload) to the app's interactivity URL, with ``X-Slack-Request-Timestamp`` and
 ``X-Slack-Signature: v0=<hex HMAC-SHA256 of "v0:{timestamp}:{body}" with the signing secret>``.
-A slash command is a form of its fields, signed the same way. This builds both, so tests, the
+A slash command is a form of its fields, signed the same way, and so are a modal's
+interactions: its submission (``view_submission``), the choices Slack asks for while someone
+types into an ``external_select`` (``block_suggestion``) and the change of an input that
+dispatches actions (``block_actions`` from a view). This builds them all, so tests, the
 demo and ``make run`` can show a click reaching ``jitflow slack serve`` without Slack; the
 signature is computed here with ``hmac`` directly (not with the front door's verifier) so that
 the two sides check each other.
@@ -143,16 +146,62 @@ def slash_command_body(
     )
 
 
-def _input_state(block: dict[str, Any], value: str) -> dict[str, Any]:
-    """What Slack reports for one input block filled with ``value``."""
+def _user_body(state: SlackState, user: SlackUser) -> dict[str, Any]:
+    return {"id": user.id, "username": user.name, "name": user.name, "team_id": state.team_id}
+
+
+def _input_state(
+    block: dict[str, Any], value: str, suggested: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """What Slack reports for one input block filled with ``value``. An ``external_select``
+    can hold only a choice the app answered to a suggestion (``suggested``) or its initial one."""
     element = block.get("element") or {}
     action_id = str(element.get("action_id", ""))
-    if element.get("type") == "static_select":
-        for option in element.get("options", []):
-            if option.get("value") == value or option.get("text", {}).get("text") == value:
-                return {action_id: {"type": "static_select", "selected_option": option}}
-        raise ClickError(f"input {block.get('block_id')!r} offers no option {value!r}")
-    return {action_id: {"type": str(element.get("type", "plain_text_input")), "value": value}}
+    kind = str(element.get("type", "plain_text_input"))
+    if kind == "static_select":
+        options = list(element.get("options", []))
+    elif kind == "external_select":
+        initial = element.get("initial_option")
+        options = [*(suggested or []), *([initial] if initial else [])]
+    else:
+        return {action_id: {"type": kind, "value": value}}
+    for option in options:
+        if option.get("value") == value or option.get("text", {}).get("text") == value:
+            return {action_id: {"type": kind, "selected_option": option}}
+    hint = (
+        " (play a suggestion first: the app answers its choices)"
+        if kind == "external_select"
+        else ""
+    )
+    raise ClickError(f"input {block.get('block_id')!r} offers no option {value!r}{hint}")
+
+
+def _inputs(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {str(b.get("block_id")): b for b in view.get("blocks", []) if b.get("type") == "input"}
+
+
+def _filled(state: SlackState, view: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
+    """``view.state.values`` for ``values`` (by block id), as Slack reports a filled modal: an
+    input not given keeps its initial value or choice, as on screen."""
+    known = _inputs(view)
+    served = state.suggestions.get(str(view.get("id")), {})
+    filled: dict[str, Any] = {}
+    for block_id, value in values.items():
+        if block_id not in known:
+            raise ClickError(f"view {view.get('id')} has no input {block_id!r}")
+        filled[block_id] = _input_state(known[block_id], value, served.get(block_id))
+    for block_id, block in known.items():
+        element = block.get("element") or {}
+        kind, action_id = str(element.get("type", "")), str(element.get("action_id", ""))
+        if block_id in filled:
+            continue
+        if element.get("initial_option"):
+            filled[block_id] = {
+                action_id: {"type": kind, "selected_option": element["initial_option"]}
+            }
+        elif element.get("initial_value"):
+            filled[block_id] = {action_id: {"type": kind, "value": element["initial_value"]}}
+    return filled
 
 
 def view_submission_payload(
@@ -160,18 +209,74 @@ def view_submission_payload(
 ) -> dict[str, Any]:
     """The ``view_submission`` payload of ``user`` submitting modal ``view`` filled with
     ``values`` (by block id; a select takes an option's value or its label)."""
-    filled: dict[str, Any] = {}
-    known = {str(b.get("block_id")): b for b in view.get("blocks", []) if b.get("type") == "input"}
-    for block_id, value in values.items():
-        if block_id not in known:
-            raise ClickError(f"view {view.get('id')} has no input {block_id!r}")
-        filled[block_id] = _input_state(known[block_id], value)
     return {
         "type": "view_submission",
         "team": {"id": state.team_id, "domain": state.team_domain},
-        "user": {"id": user.id, "username": user.name, "name": user.name, "team_id": state.team_id},
+        "user": _user_body(state, user),
         "api_app_id": APP_ID,
         "token": "emulated-verification-token",
         "trigger_id": f"{int(time.time())}.{secrets.token_hex(6)}",
+        "view": {**view, "state": {"values": _filled(state, view, values)}},
+    }
+
+
+def block_suggestion_payload(
+    state: SlackState, view: dict[str, Any], user: SlackUser, block_id: str, typed: str
+) -> dict[str, Any]:
+    """The ``block_suggestion`` payload Slack sends while ``user`` types ``typed`` into the
+    ``external_select`` of block ``block_id`` of modal ``view``."""
+    block = _inputs(view).get(block_id)
+    element = (block or {}).get("element") or {}
+    if element.get("type") != "external_select":
+        raise ClickError(f"view {view.get('id')} has no external_select in block {block_id!r}")
+    return {
+        "type": "block_suggestion",
+        "user": _user_body(state, user),
+        "container": {"type": "view", "view_id": view.get("id")},
+        "api_app_id": APP_ID,
+        "token": "emulated-verification-token",
+        "action_id": element.get("action_id"),
+        "block_id": block_id,
+        "value": typed,
+        "team": {"id": state.team_id, "domain": state.team_domain},
+        "view": view,
+    }
+
+
+def view_action_payload(
+    state: SlackState,
+    view: dict[str, Any],
+    user: SlackUser,
+    block_id: str,
+    value: str,
+    values: dict[str, str],
+) -> dict[str, Any]:
+    """The ``block_actions`` payload of ``user`` changing input ``block_id`` of modal ``view``
+    to ``value`` (with the other inputs holding ``values``): Slack sends one only for an input
+    block with ``dispatch_action: true``."""
+    block = _inputs(view).get(block_id)
+    if block is None:
+        raise ClickError(f"view {view.get('id')} has no input {block_id!r}")
+    if not block.get("dispatch_action"):
+        raise ClickError(f"input {block_id!r} does not dispatch actions (no dispatch_action)")
+    filled = _filled(state, view, {**values, block_id: value})
+    entry = next(iter(filled[block_id].values()))
+    element = block.get("element") or {}
+    action = {
+        "action_id": element.get("action_id"),
+        "block_id": block_id,
+        "type": entry["type"],
+        "action_ts": f"{time.time():.6f}",
+        **{k: v for k, v in entry.items() if k in ("selected_option", "value")},
+    }
+    return {
+        "type": "block_actions",
+        "team": {"id": state.team_id, "domain": state.team_domain},
+        "user": _user_body(state, user),
+        "api_app_id": APP_ID,
+        "token": "emulated-verification-token",
+        "container": {"type": "view", "view_id": view.get("id")},
+        "trigger_id": f"{int(time.time())}.{secrets.token_hex(6)}",
         "view": {**view, "state": {"values": filled}},
+        "actions": [action],
     }

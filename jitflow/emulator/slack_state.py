@@ -23,24 +23,40 @@ BOT_ID = "B0JITFLOW"
 
 
 class SlackUser(BaseModel):
-    """A person in the workspace; ``email`` is what ``users.info`` and ``lookupByEmail`` show."""
+    """A person in the workspace; ``email`` is what ``users.info`` and ``lookupByEmail`` show.
+
+    By default a full member of the workspace. The flags are Slack's own, so that tests can
+    stage the accounts jitflow must not take for approvers: a multi-channel guest
+    (``is_restricted``), a single-channel guest (``is_ultra_restricted``), someone from another
+    organisation met through a shared channel (``is_stranger``, or ``team_id`` naming their
+    own workspace), a bot.
+    """
 
     id: str
     name: str
     email: str
     real_name: str = ""
     deleted: bool = False
+    is_bot: bool = False
+    is_restricted: bool = False
+    is_ultra_restricted: bool = False
+    is_stranger: bool = False
+    team_id: str | None = None
+    """The account's home workspace; None means the emulated workspace itself."""
 
     def body(self, team_id: str) -> dict[str, Any]:
         """The user object as the Web API returns it (the fields jitflow reads, and a few more)."""
         real = self.real_name or self.name
         return {
             "id": self.id,
-            "team_id": team_id,
+            "team_id": self.team_id or team_id,
             "name": self.name,
             "real_name": real,
             "deleted": self.deleted,
-            "is_bot": False,
+            "is_bot": self.is_bot,
+            "is_restricted": self.is_restricted,
+            "is_ultra_restricted": self.is_ultra_restricted,
+            "is_stranger": self.is_stranger,
             "profile": {"email": self.email, "real_name": real, "display_name": self.name},
         }
 
@@ -52,6 +68,19 @@ class SlackChannel(BaseModel):
     name: str = ""
     members: list[str] = Field(default_factory=list)
     is_im: bool = False
+    is_private: bool = False
+    """A private channel: ``conversations.list`` shows it only for ``types=private_channel``."""
+    is_archived: bool = False
+
+
+class SlackUsergroup(BaseModel):
+    """A user group (``S…``), what ``@handle`` mentions and ``usergroups.users.list`` answers."""
+
+    id: str
+    handle: str = ""
+    name: str = ""
+    users: list[str] = Field(default_factory=list)
+    disabled: bool = False
 
 
 class MessageVersion(BaseModel):
@@ -83,13 +112,15 @@ class RecordedMessage(BaseModel):
 
 class SlackFault(BaseModel):
     """Answer the next ``count`` Web API calls (``method``: one method, or ``*``) wrongly:
-    ``error`` with HTTP ``status`` (5xx), ``rate_limit`` with 429 and ``Retry-After``."""
+    ``error`` with HTTP ``status`` (5xx), ``rate_limit`` with 429 and ``Retry-After``, or
+    ``delay``: ``delay_ms`` late, then as usual (a slow Slack, for what must not wait on it)."""
 
-    kind: Literal["error", "rate_limit"]
+    kind: Literal["error", "rate_limit", "delay"]
     method: str = "*"
     count: int = Field(default=1, ge=1)
     status: int = Field(default=503, ge=500, le=599)
     retry_after: int = Field(default=1, ge=0)
+    delay_ms: int = Field(default=0, ge=0, le=60_000)
 
 
 class SlackState(BaseModel):
@@ -105,9 +136,16 @@ class SlackState(BaseModel):
     """Where slash commands are POSTed (the command's Request URL); ``front_door_url`` without."""
     users: list[SlackUser] = Field(default_factory=list)
     channels: list[SlackChannel] = Field(default_factory=list)
+    usergroups: list[SlackUsergroup] = Field(default_factory=list)
     messages: list[RecordedMessage] = Field(default_factory=list)
     views: list[dict[str, Any]] = Field(default_factory=list)
-    """Modals opened with ``views.open``, as they were sent."""
+    """Modals opened with ``views.open``, as they show now (``views.update`` replaces one's
+    content, keeping its ``id``; each version has a new ``hash``)."""
+    view_updates: list[dict[str, Any]] = Field(default_factory=list)
+    """Every accepted ``views.update``, in order: ``{"view_id", "view"}``."""
+    suggestions: dict[str, dict[str, list[dict[str, Any]]]] = Field(default_factory=dict)
+    """The options the app answered to each ``block_suggestion``: view id -> block id ->
+    options; a submitted ``external_select`` must pick one of them, as in Slack."""
     down: bool = False
     """An outage: every Web API call answers 503."""
     faults: list[SlackFault] = Field(default_factory=list)

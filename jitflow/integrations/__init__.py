@@ -1,4 +1,4 @@
-"""The services Sym's SDK integration calls reach: PagerDuty, Okta, KnowBe4, AWS Lambda.
+"""The services Sym's SDK integration calls reach: PagerDuty, Okta, KnowBe4, AWS Lambda, Slack.
 
 Framework code for the reducer runtime. ``IntegrationServices`` is built once per worker (the
 secret reader, the identity store, one HTTP client, base URL overrides); the runner makes an

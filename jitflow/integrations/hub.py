@@ -13,6 +13,7 @@ from functools import cached_property
 
 from jitflow.config.integrations import KNOWBE4_REGIONS, ambiguous_types, flow_integrations
 from jitflow.config.models import Flow, JitflowConfig, SecretRef, SymIntegration
+from jitflow.config.slack import BOT_TOKEN_SETTING, SLACK
 from jitflow.integrations import knowbe4, okta, pagerduty
 from jitflow.integrations.aws_lambda import LambdaInvoker
 from jitflow.integrations.knowbe4 import KnowBe4Client
@@ -20,16 +21,19 @@ from jitflow.integrations.okta import OktaClient
 from jitflow.integrations.pagerduty import PagerDutyClient
 from jitflow.integrations.people import People, no_stored_identity
 from jitflow.integrations.services import IntegrationServices
+from jitflow.integrations.slack import SlackClient
 from jitflow.sdk.exceptions import (
     AWSLambdaError,
     CouldNotSaveError,
     KnowBe4Error,
     OktaError,
     PagerDutyError,
+    SlackError,
     SymException,
     SymIntegrationError,
 )
 from jitflow.sdk.user import UserIdentity
+from jitflow.slack.client import slack_api_url, sync_web_client
 
 ErrorFactory = Callable[[str, str], SymException]
 
@@ -55,6 +59,7 @@ class IntegrationHub:
             stored=identities.get_identity if identities is not None else no_stored_identity,
             seen=set() if seen is None else seen,
         )
+        self._slack: SlackClient | None = None
 
     @cached_property
     def integrations(self) -> dict[str, SymIntegration]:
@@ -148,6 +153,27 @@ class IntegrationHub:
             base = knowbe4.api_url_for(region)
         token = self.token(integration, "api_token_secret", KnowBe4Error)
         return KnowBe4Client(knowbe4.api(self.services.http(), base, token))
+
+    def slack(self) -> SlackClient:
+        """The workspace's client, with the bot token Slack delivery uses; made once per call,
+        so that what it learns (who has which Slack id) serves the whole call."""
+        if self._slack is not None:
+            return self._slack
+        integration = self.require(SLACK, SlackError)
+        if integration.type != SLACK:
+            raise SlackError(
+                "NOT_CONFIGURED",
+                f"the sym_environment of flow {self.flow.name!r} names "
+                f"sym_integration.{integration.key} as its slack integration, but that one is "
+                f"of type {integration.type}",
+            )
+        token = self.token(integration, BOT_TOKEN_SETTING, SlackError)
+        override = self.services.endpoint(SLACK)
+        base = (override.rstrip("/") + "/") if override else slack_api_url()
+        self._slack = SlackClient(
+            sync_web_client(token, base), integration.external_id, self.people
+        )
+        return self._slack
 
     def aws_lambda(self) -> LambdaInvoker:
         integration = self.require("aws_lambda", AWSLambdaError)

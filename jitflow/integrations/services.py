@@ -19,17 +19,20 @@ import httpx
 from botocore.config import Config
 
 from jitflow.config.models import SecretRef
+from jitflow.contracts.names import SLACK_API_URL_ENV
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient as BotoLambda
 
 #: Environment variables that point an integration at another base URL (an emulator). AWS
-#: Lambda also follows boto3's own ``AWS_ENDPOINT_URL_LAMBDA`` and ``AWS_ENDPOINT_URL``.
+#: Lambda also follows boto3's own ``AWS_ENDPOINT_URL_LAMBDA`` and ``AWS_ENDPOINT_URL``; Slack's
+#: is the one Slack delivery reads too, so reducers and delivery talk to the same Slack.
 ENDPOINT_ENV: dict[str, str] = {
     "pagerduty": "JITFLOW_PAGERDUTY_URL",
     "okta": "JITFLOW_OKTA_URL",
     "knowbe4": "JITFLOW_KNOWBE4_URL",
     "aws_lambda": "JITFLOW_LAMBDA_URL",
+    "slack": SLACK_API_URL_ENV,
 }
 FALLBACK_REGION = "us-east-1"
 

@@ -5,7 +5,11 @@ what that flow reaches: a function jitflow lacks, or one whose ``sym_integration
 not have, raises the integration's error on every request. Unguarded, that fails the request
 (an error); inside a ``try`` that catches it, the hook falls back as written (a warning). A
 ``slack.channel(...)`` returned by ``get_approvers`` without Slack approves nobody but admins
-(a warning), and ``....integrations["x"]`` for an ``x`` the flow lacks is a ``KeyError``.
+(a warning): jitflow reads a channel's members through the flow's slack integration and its
+bot token, so without them only admins can decide. A ``slack.channel("#name")`` there, by name
+rather than id, is a warning too: whoever may create or rename a channel to that name would
+decide who approves, where a channel id (``C…``) stays the same channel.
+``....integrations["x"]`` for an ``x`` the flow lacks is a ``KeyError``.
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ from pathlib import Path
 
 from jitflow.config.integrations import ambiguous_types, flow_integrations
 from jitflow.config.issues import ConfigIssue
-from jitflow.config.models import Flow, JitflowConfig
+from jitflow.config.models import Flow, JitflowConfig, SymIntegration
+from jitflow.config.slack import BOT_TOKEN_SETTING, SLACK
 from jitflow.reducer_runtime.calls import (
+    BUILDERS,
     ERROR_CLASSES,
     NEEDS_INTEGRATION,
     SUPPORTED,
@@ -28,6 +34,8 @@ from jitflow.reducer_runtime.calls import (
 from jitflow.reducer_runtime.errors import ImplementationError
 from jitflow.reducer_runtime.loader import implementation_path
 from jitflow.sdk import integrations as sdk_integrations
+from jitflow.sdk.integrations import slack as sdk_slack
+from jitflow.sdk.request_destination import SlackChannelName
 
 
 def call_issues(config: JitflowConfig) -> list[ConfigIssue]:
@@ -82,18 +90,19 @@ def _flow_issues(
                     "(wrap it in try/except SymException to fall back)"
                 )
             issue(call.line, call.handler, f"{problem}: {consequence}", call.guarded())
-        elif (
-            call.name == "slack.channel"
-            and call.handler == "get_approvers"
-            and "slack" not in reachable
-        ):
-            issue(
-                call.line,
-                call.handler,
-                "slack.channel(...) as an approver destination approves nobody but admins: "
-                "no slack integration is configured, so jitflow cannot tell who is in the channel",
-                True,
-            )
+        elif call.name == "slack.channel" and call.handler == "get_approvers":
+            missing = _channel_reader_missing(reachable)
+            if missing is not None:
+                issue(
+                    call.line,
+                    call.handler,
+                    "slack.channel(...) as an approver destination approves nobody but admins: "
+                    f"{missing}, so jitflow cannot tell who is in the channel",
+                    True,
+                )
+            named = _channel_name(call)
+            if named is not None:
+                issue(call.line, call.handler, _BY_NAME.format(name=named), True)
     for key in keys:
         if key.name not in reachable:
             issue(
@@ -104,6 +113,36 @@ def _flow_issues(
                 True,
             )
     return found
+
+
+_BY_NAME = (
+    'slack.channel("{name}") names the approvers channel by name: approval rights follow the '
+    "name, so whoever can create a channel with that name (after this one is renamed or "
+    "archived) or rename one to it decides who approves; give the channel's id instead "
+    '(slack.channel("C…"), shown at the bottom of the channel\'s details in Slack)'
+)
+
+
+def _channel_name(call: SdkCall) -> str | None:
+    """The channel name a ``slack.channel("...")`` call writes, or None when it writes an id
+    (or computes its argument, which this reading cannot tell)."""
+    if call.text is None:
+        return None
+    try:  # read as the call itself reads it, so an id here is an id there
+        built = sdk_slack.channel(call.text)
+    except ValueError:
+        return None
+    return built.channel_name if isinstance(built, SlackChannelName) else None
+
+
+def _channel_reader_missing(reachable: Mapping[str, SymIntegration]) -> str | None:
+    """Why jitflow cannot read a channel's members for this flow, or None when it can."""
+    slack = reachable.get(SLACK)
+    if slack is None or slack.type != SLACK:
+        return "no slack integration is configured"
+    if BOT_TOKEN_SETTING not in slack.secrets:
+        return f"sym_integration.{slack.key} has no {BOT_TOKEN_SETTING}"
+    return None
 
 
 def _problem(
@@ -118,7 +157,8 @@ def _problem(
         return None  # an error class or an enum: building one calls nothing
     if call.function not in SUPPORTED.get(call.module, frozenset()):
         return f"jitflow lacks {call.name}"
-    if call.module in NEEDS_INTEGRATION and call.module not in reachable:
+    builds_only = call.function in BUILDERS.get(call.module, frozenset())
+    if call.module in NEEDS_INTEGRATION and not builds_only and call.module not in reachable:
         if call.module in ambiguous:
             return (
                 f"{call.name} cannot tell which {call.module} integration to use: name one as "

@@ -1,12 +1,13 @@
 """Read a flow's module for its calls to Sym's integration helpers, before any request runs them.
 
-A hook that calls ``pagerduty.is_on_call`` in a flow with no PagerDuty integration, or
-``slack.send_message``, which jitflow does not offer, raises the integration's error on every
-request. ``jitflow validate`` reports each such call with its file and line: as an **error**
-when nothing catches it (the request would fail), as a **warning** when it sits in the body of
-a ``try`` whose ``except`` catches ``SymException`` (or the integration's own error class, or
-``Exception``), the fallback Sym's examples write. The analysis is lexical: a call is guarded
-only by a ``try`` written around it, not by one in a function that calls its function.
+A hook that calls ``pagerduty.is_on_call`` or ``slack.send_message`` in a flow with no
+PagerDuty or Slack integration, or ``slack.send_thread_message``, which jitflow does not offer,
+raises the integration's error on every request. ``jitflow validate`` reports each such call
+with its file and line: as an **error** when nothing catches it (the request would fail), as a
+**warning** when it sits in the body of a ``try`` whose ``except`` catches ``SymException`` (or
+the integration's own error class, or ``Exception``), the fallback Sym's examples write. The
+analysis is lexical: a call is guarded only by a ``try`` written around it, not by one in a
+function that calls its function.
 """
 
 from __future__ import annotations
@@ -28,12 +29,33 @@ SUPPORTED: dict[str, frozenset[str]] = {
     "okta": frozenset({"is_user_in_group", "users_in_group", "get_user_info", "list_groups"}),
     "knowbe4": frozenset({"get_training_enrollments_for_user", "is_user_in_group"}),
     "aws_lambda": frozenset({"invoke", "invoke_async"}),
-    "slack": frozenset({"user", "channel", "group", "fallback", "mention"}),
+    "slack": frozenset(
+        {
+            "user",
+            "channel",
+            "group",
+            "fallback",
+            "mention",
+            "send_message",
+            "get_user_info",
+            "list_users",
+            "is_user_in_group",
+            "users_in_channel",
+        }
+    ),
     "sym": frozenset({"get_or_create_user_by_email", "get_or_create_users_by_emails"}),
 }
 
 #: Modules whose functions need the flow to reach a ``sym_integration`` of that name.
-NEEDS_INTEGRATION: frozenset[str] = frozenset({"pagerduty", "okta", "knowbe4", "aws_lambda"})
+NEEDS_INTEGRATION: frozenset[str] = frozenset(
+    {"pagerduty", "okta", "knowbe4", "aws_lambda", "slack"}
+)
+
+#: Functions of those modules that only build a value and call nothing, so need no integration
+#: (Slack's destinations: ``get_approvers`` returns them with or without Slack).
+BUILDERS: dict[str, frozenset[str]] = {
+    "slack": frozenset({"user", "channel", "group", "fallback", "mention"}),
+}
 
 #: The error classes each module raises (its own, and the bases an ``except`` may name).
 ERROR_CLASSES: dict[str, tuple[str, ...]] = {
@@ -68,6 +90,9 @@ class SdkCall:
     caught: frozenset[str] | None
     """Exception names the enclosing ``try`` bodies catch; None when no ``try`` encloses it
     (an empty set never occurs: a bare ``except`` catches ``BaseException``)."""
+    text: str | None = None
+    """The first argument when it is written as a string (``slack.channel("#approvers")``),
+    for checks that depend on what was named; None for anything computed."""
 
     def guarded(self) -> bool:
         """Whether an enclosing ``try`` catches what this call raises."""
@@ -206,7 +231,13 @@ class _CallFinder(ast.NodeVisitor):
         target = self._resolve(node.func)
         if target is not None:
             caught = frozenset().union(*self._guards) if self._guards else None
-            self.calls.append(SdkCall(*target, node.lineno, self._handler, caught))
+            first = node.args[0] if node.args else None
+            text = (
+                first.value
+                if isinstance(first, ast.Constant) and isinstance(first.value, str)
+                else None
+            )
+            self.calls.append(SdkCall(*target, node.lineno, self._handler, caught, text))
         self.generic_visit(node)
 
     def visit_Subscript(self, node: ast.Subscript) -> None:

@@ -10,6 +10,7 @@ from jitflow.reducer_runtime.call_checks import call_issues
 from jitflow.reducer_runtime.errors import ImplementationError
 from jitflow.reducer_runtime.loader import implementation_path, load_implementation
 from jitflow.reducer_runtime.options import hook_options
+from jitflow.reducer_runtime.prompt_checks import prompt_field_problems
 
 
 def check_implementations(config: JitflowConfig) -> list[str]:
@@ -43,7 +44,7 @@ def check_implementations(config: JitflowConfig) -> list[str]:
         except ImplementationError as error:
             names = ", ".join(flow_names)
             errors.extend(f"{names}: {problem}" for problem in error.problems)
-    return errors
+    return errors + prompt_field_problems(config)
 
 
 def implementation_issues(config: JitflowConfig) -> list[ConfigIssue]:

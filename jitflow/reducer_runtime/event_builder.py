@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from jitflow.config.integrations import flow_integrations
@@ -193,4 +194,32 @@ def build_event(data: EventData, config: JitflowConfig) -> Event:
         flow=_sym_flow(config, flow),
         run=Run(actors=actors, contexts=dict(data.contexts), source_channel=channel),
         channel=channel,
+    )
+
+
+def build_prompt_event(
+    config: JitflowConfig, flow_key: str, user: UserData, channel: str | None = None
+) -> Event:
+    """The ``prompt`` event of ``user`` opening ``flow_key``'s request form from Slack.
+
+    There is no request yet: no target, no duration, no run id; ``payload.fields`` is empty and
+    the run knows only who prompts. ``channel`` is where the command was typed, as Sym's
+    ``event.channel.identifier``.
+    """
+    flow = find_flow(config, flow_key)
+    who = to_user(user)
+    channel_data = Channel(identifier=channel or None, type="slack")
+    return Event(
+        srn=SRN(JITFLOW_ORG, "event", None, "prompt", "latest"),
+        payload=Payload(
+            srn=SRN(JITFLOW_ORG, "payload", None, "prompt", "latest"),
+            timestamp=datetime.now(UTC),
+            fields={},
+            user=who,
+        ),
+        meta=EventMeta(request_id=None),
+        template=ApprovalTemplate(srn=_TEMPLATE_SRN),
+        flow=_sym_flow(config, flow),
+        run=Run(actors={"prompt": who}, source_channel=channel_data),
+        channel=channel_data,
     )

@@ -22,7 +22,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -37,7 +37,7 @@ from jitflow.reducer_runtime.handlers import (
     accepts_arguments,
     known_handler_names,
 )
-from jitflow.sdk.annotations import HANDLER_KIND_ATTRIBUTE
+from jitflow.sdk.annotations import HANDLER_KIND_ATTRIBUTE, PREFETCH_FIELD_ATTRIBUTE
 
 Handler = Callable[..., Any]
 
@@ -54,13 +54,17 @@ class LoadedImplementation:
     path: Path
     module: ModuleType
     handlers: Mapping[str, Handler]
+    prefetchers: Mapping[str, Handler] = field(default_factory=dict)
+    """``@prefetch(field_name=...)`` functions by the prompt field they fill (any name)."""
 
     def get(self, name: str) -> Handler | None:
         return self.handlers.get(name)
 
     def where(self, name: str) -> str:
-        """``file:line`` of handler ``name``, for error messages."""
-        handler = self.handlers.get(name)
+        """``file:line`` of handler ``name`` (or of a prefetch function so named)."""
+        handler = self.handlers.get(name) or next(
+            (f for f in self.prefetchers.values() if f.__name__ == name), None
+        )
         line = definition_line(handler) if handler else None
         return f"{self.path}:{line}" if line else str(self.path)
 
@@ -112,10 +116,10 @@ def load_implementation(
         else _file_module_name(path)
     )
     module = _execute(path, module_name)
-    handlers, problems = _collect_handlers(module, path)
+    handlers, prefetchers, problems = _collect_handlers(module, path)
     if problems:
         raise ImplementationError(problems)
-    return LoadedImplementation(implementation.display, path, module, handlers)
+    return LoadedImplementation(implementation.display, path, module, handlers, prefetchers)
 
 
 def _single(file: str, line: int | None, function: str | None, message: str) -> ImplementationError:
@@ -178,8 +182,9 @@ def _import_failure(error: Exception) -> str:
 
 def _collect_handlers(
     module: ModuleType, path: Path
-) -> tuple[dict[str, Handler], list[ImplementationProblem]]:
+) -> tuple[dict[str, Handler], dict[str, Handler], list[ImplementationProblem]]:
     handlers: dict[str, Handler] = {}
+    prefetchers: dict[str, Handler] = {}
     problems: list[ImplementationProblem] = []
     names = known_handler_names()
     for name, value in vars(module).items():
@@ -194,8 +199,17 @@ def _collect_handlers(
             problems.append(ImplementationProblem(str(path), line, name, message))
 
         if marked == "prefetch":
+            field_name = str(getattr(value, PREFETCH_FIELD_ATTRIBUTE, ""))
+            other = prefetchers.get(field_name)
             if not accepts_arguments(value, 1):
                 problem("a prefetch function takes one argument: (event)")
+            elif other is not None and other is not value:
+                problem(
+                    f"a second prefetch function for field {field_name!r} "
+                    f"(the first is {other.__name__}); one function fills a field"
+                )
+            else:
+                prefetchers[field_name] = value
             continue
         expected = _expected_arguments(name)
         if expected is not None:
@@ -223,7 +237,7 @@ def _collect_handlers(
                 "reducers are get_permissions, get_approvers, get_request_notifications, "
                 "get_identity; hooks are on_<event> or after_<event>"
             )
-    return handlers, problems
+    return handlers, prefetchers, problems
 
 
 def _expected_arguments(name: str) -> tuple[str, ...] | None:

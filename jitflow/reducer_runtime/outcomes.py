@@ -8,7 +8,7 @@ replays the same whatever the reducer file says later.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, cast, get_args
@@ -19,10 +19,13 @@ from jitflow.contracts.base import normalize_email
 from jitflow.contracts.events import EventData, HookAction, HookOutcome, PermissionLevelName
 from jitflow.reducer_runtime.event_builder import slug
 from jitflow.reducer_runtime.handlers import FORWARD_STEPS, IGNORABLE_EVENTS
+from jitflow.sdk.exceptions import SymException
 from jitflow.sdk.notifications import Notification
 from jitflow.sdk.request_destination import (
     RequestDestination,
     RequestDestinationFallback,
+    SlackChannelID,
+    SlackChannelName,
     SlackUser,
     SlackUserGroup,
 )
@@ -32,6 +35,10 @@ from jitflow.sdk.user import User, user_id_for
 
 _RETURNED_LIMIT = 500
 _HOOK_ACTIONS: frozenset[str] = frozenset(get_args(HookAction))
+
+#: The emails of the people a Slack destination reaches (a channel's members, a Slack user id's
+#: person), read from Slack; raises ``SlackError`` when Slack cannot say.
+SlackPeople = Callable[[RequestDestination], Sequence[str]]
 
 
 class OutcomeError(ValueError):
@@ -203,45 +210,109 @@ def notifications_record(returned: Any) -> list[dict[str, Any]]:
     return records
 
 
-def approvers_from_destinations(returned: Any) -> tuple[tuple[str, ...], bool, dict[str, Any]]:
+#: The people one ``get_approvers`` destination reaches, and whether it lets the requester
+#: among them approve (its own ``allow_self``).
+Reach = tuple[tuple[str, ...], bool]
+
+
+def approvers_from_destinations(
+    returned: Any, slack_people: SlackPeople | None = None, *, requester: str
+) -> tuple[tuple[str, ...], bool, dict[str, Any]]:
     """``(approver emails, allow_self, record)`` of what a legacy ``get_approvers`` returned.
 
-    Emails and ``User`` objects (bare, or held by ``slack.user``/``slack.group``) become
-    approvers; Slack channels are recorded only, since jitflow cannot see who is in them.
+    In Sym, whoever sees the request's message may approve it. So emails and ``User`` objects
+    (bare, or held by ``slack.user``/``slack.group``) become approvers, and so do the members
+    of each Slack channel and the people of Slack user ids, read through ``slack_people`` when
+    the flow has Slack; without it, channels approve nobody (admins still can) and are only
+    recorded, for delivery.
+
+    A list is sent to all its destinations, so all their people approve. ``slack.fallback(...)``
+    is sent to the first destination that works, so only that one's people approve: the first
+    that reaches at least one person. One whose people Slack cannot tell (down, no such
+    channel) is passed over, as delivery passes over it, unless
+    ``continue_on_delivery_failure=False`` (then the error stands, as for a list). When none
+    reaches anybody there are no approvers: admins only. The record says which destination
+    gave the approvers (``approvers_from``) and why the earlier ones did not (``skipped``).
+
+    ``allow_self`` concerns the requester alone, who is known here: it is True only when the
+    requester is among the people of a destination that itself has ``allow_self=True``
+    (``slack.user("lead@x", allow_self=True)`` lets the lead approve their own request, not
+    every member of a channel listed beside it).
     """
     fallback = isinstance(returned, RequestDestinationFallback)
     if returned is None:
         items: list[Any] = []
-    elif fallback:
+    elif isinstance(returned, RequestDestinationFallback):
         items = list(returned.destinations)
     elif isinstance(returned, list | tuple):
         items = list(returned)
     else:
         items = [returned]
-    emails: list[str] = []
-    allow_self = False
     for item in items:
-        if isinstance(item, User):
-            if item.email:
-                emails.append(item.email)
-        elif isinstance(item, str) and "@" in item:
-            emails.append(normalize_email(item))
-        elif isinstance(item, SlackUser):
-            emails.extend([item.email] if item.email else [])
-            allow_self = allow_self or item.allow_self
-        elif isinstance(item, SlackUserGroup):
-            emails.extend(u.email for u in item.users if u.email)
-            allow_self = allow_self or item.allow_self
-        elif isinstance(item, RequestDestination):
-            allow_self = allow_self or item.allow_self
-        else:
+        if not isinstance(item, User | RequestDestination) and not (
+            isinstance(item, str) and "@" in item
+        ):
             raise OutcomeError(
                 f"returned {short_text(returned)}; get_approvers returns destinations "
                 "(slack.user(...), slack.channel(...), slack.fallback(...)), emails or Users"
             )
-    record = {
+    record: dict[str, Any] = {
         "source": "get_approvers",
         "fallback": fallback,
         "destinations": [destination_record(d) for d in items],
     }
-    return tuple(dict.fromkeys(emails)), allow_self, record
+    if isinstance(returned, RequestDestinationFallback):
+        reached: list[Reach] = []
+        skipped: list[dict[str, Any]] = []
+        record["approvers_from"] = None
+        for index, item in enumerate(items):
+            try:
+                reach = _reach(item, slack_people)
+            except SymException as error:
+                if not returned.continue_on_delivery_failure:
+                    raise
+                skipped.append({"index": index, "why": short_text(_error_text(error))})
+                continue
+            if reach[0]:
+                reached, record["approvers_from"] = [reach], index
+                break
+            skipped.append({"index": index, "why": "reaches nobody jitflow can name"})
+        record["skipped"] = skipped
+    else:
+        reached = [_reach(item, slack_people) for item in items]
+    who = normalize_email(requester)
+    emails = tuple(dict.fromkeys(e for people, _ in reached for e in people))
+    allow_self = any(own and who in people for people, own in reached)
+    return emails, allow_self, record
+
+
+def _reach(item: Any, slack_people: SlackPeople | None) -> Reach:
+    """The people ``item`` (one checked ``get_approvers`` destination) reaches, as emails, and
+    its ``allow_self``; Slack is asked for channels and Slack user ids (``SymException`` when
+    it cannot say). A group's ``allow_self`` is the group's, whatever its members say."""
+
+    def slack_emails(destination: RequestDestination) -> list[str]:
+        return list(slack_people(destination)) if slack_people is not None else []
+
+    def person(user: SlackUser) -> list[str]:
+        return [user.email] if user.email else slack_emails(user)
+
+    found: list[str]
+    own = False
+    if isinstance(item, User):
+        found = [item.email] if item.email else []
+    elif isinstance(item, str):
+        found = [item]
+    elif isinstance(item, SlackUser):
+        found, own = person(item), item.allow_self
+    elif isinstance(item, SlackUserGroup):
+        found, own = [e for member in item.users for e in person(member)], item.allow_self
+    elif isinstance(item, SlackChannelID | SlackChannelName):
+        found, own = slack_emails(item), item.allow_self
+    else:  # another kind of destination reaches nobody jitflow can name
+        found = []
+    return tuple(dict.fromkeys(normalize_email(e) for e in found)), own
+
+
+def _error_text(error: SymException) -> str:
+    return f"{error.error_code}: {error.message}"

@@ -13,7 +13,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar, cast, get_args
 
-from jitflow.config.models import JitflowConfig
+from jitflow.config.models import Flow, Implementation, JitflowConfig
+from jitflow.config.slack import BOT_TOKEN_SETTING, slack_integration
 from jitflow.contracts.base import normalize_email
 from jitflow.contracts.events import (
     EventData,
@@ -32,6 +33,7 @@ from jitflow.reducer_runtime.loader import ImplementationCache, LoadedImplementa
 from jitflow.reducer_runtime.outcomes import (
     OutcomeError,
     PeopleResolver,
+    SlackPeople,
     approvers_from_destinations,
     check_request_permission,
     hook_outcome,
@@ -74,6 +76,11 @@ class ReducerRunner:
         if flow.implementation is None:
             return None
         return self._cache.get(flow.implementation, flow)
+
+    def load(self, implementation: Implementation, flow_key: str) -> LoadedImplementation:
+        """Another module of the flow (a prompt field's ``on_change`` file), cached and
+        reloaded as the flow's own implementation is."""
+        return self._cache.get(implementation, find_flow(self.config, flow_key))
 
     def roles(self) -> dict[str, UserRoleName]:
         """The user store's roles, emails in lower case; a clear error on a role jitflow lacks."""
@@ -141,9 +148,25 @@ class ReducerRunner:
             )
         if loaded.get("get_approvers"):
             returned = self._call(loaded, "get_approvers", call.event, roles)
-            approvers, allow_self, record = self._reduce(
-                loaded, "get_approvers", approvers_from_destinations, returned
-            )
+            people = self._slack_people(find_flow(self.config, call.flow), roles)
+            try:
+                approvers, allow_self, record = self._reduce(
+                    loaded,
+                    "get_approvers",
+                    lambda r: approvers_from_destinations(
+                        r, people, requester=call.event.requester.email
+                    ),
+                    returned,
+                )
+            except SymException as error:
+                # As if the reducer had asked Slack itself (slack.users_in_channel): the same
+                # SlackError, and the request fails as it would then.
+                raise ReducerFailed(
+                    "get_approvers",
+                    loaded.where("get_approvers"),
+                    "returned Slack destinations whose members jitflow could not read: "
+                    f"{_error_text(error)}",
+                ) from error
             base["notifications"] = [record, *base.get("notifications", [])]
             return Permissions(
                 source="get_approvers",
@@ -153,6 +176,16 @@ class ReducerRunner:
                 **base,
             )
         return _default_permissions(base)
+
+    def _slack_people(self, flow: Flow, roles: dict[str, UserRoleName]) -> SlackPeople | None:
+        """Who a legacy ``get_approvers`` Slack destination reaches, read from Slack, when the
+        flow has a slack integration with a bot token; otherwise None, and its channels
+        approve nobody (``jitflow validate`` warns about that)."""
+        integration = slack_integration(self.config, flow)
+        if integration is None or BOT_TOKEN_SETTING not in integration.secrets:
+            return None
+        hub = IntegrationHub(self.integrations, self.config, flow, roles)
+        return lambda destination: hub.slack().approver_emails(destination)
 
     def identity(
         self,
@@ -203,19 +236,50 @@ class ReducerRunner:
         if function is None:
             raise ValueError(f"{loaded.display} has no {name}")
         event = build_event(data, self.config)
+        return self.call_function(
+            loaded,
+            name,
+            function,
+            data.flow,
+            data.name,
+            arguments(event),
+            roles,
+            step_outputs=dict(data.step_outputs),
+            seen=seen,
+        )
+
+    def call_function(
+        self,
+        loaded: LoadedImplementation,
+        name: str,
+        function: Callable[..., Any],
+        flow_key: str,
+        event_name: str,
+        arguments: tuple[Any, ...],
+        roles: dict[str, UserRoleName],
+        *,
+        step_outputs: dict[str, dict[str, Any]] | None = None,
+        seen: set[str] | None = None,
+    ) -> Any:
+        """Call user function ``function`` (``name`` in ``loaded``) with ``arguments``, inside
+        the context the SDK reads (the flow's integrations, the roles, the step outputs).
+
+        Whatever it raises becomes ``ReducerFailed`` naming the function, its file and line: the
+        one place where user exceptions turn into jitflow's, for workflow steps and for forms.
+        """
         seen = set() if seen is None else seen
-        flow = find_flow(self.config, data.flow)
+        flow = find_flow(self.config, flow_key)
         hub = IntegrationHub(self.integrations, self.config, flow, roles, seen=seen)
         context = CallContext(
-            event_name=data.name,
-            step_outputs=dict(data.step_outputs),
+            event_name=event_name,
+            step_outputs=step_outputs or {},
             roles=dict(roles),
             hub=hub,
             seen=seen,
         )
         with calling(context):
             try:
-                return function(*arguments(event))
+                return function(*arguments)
             except Exception as error:
                 where = _raise_site(error, str(loaded.path)) or loaded.where(name)
                 raise ReducerFailed(name, where, f"raised {_error_text(error)}") from error

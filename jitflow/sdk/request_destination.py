@@ -1,8 +1,9 @@
 """Where a request is sent (``sym.sdk.request_destination``).
 
-jitflow does not deliver to Slack yet: destinations are accepted and recorded. A ``SlackUser`` may
-hold an email instead of a Slack id (``slack.user("bob@example.com")``); in the legacy
-``get_approvers`` form, such users are the request's approvers.
+Destinations are recorded in the request's history, and jitflow's Slack delivery posts the
+request to them. A ``SlackUser`` may hold an email instead of a Slack id
+(``slack.user("bob@example.com")``); in the legacy ``get_approvers`` form, the people a
+destination reaches (a channel's members included, read from Slack) are the request's approvers.
 """
 
 from __future__ import annotations

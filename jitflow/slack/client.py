@@ -1,4 +1,8 @@
-"""The Slack Web API client every jitflow piece uses: ``slack_sdk``'s async client, bounded.
+"""The Slack Web API clients every jitflow piece uses: ``slack_sdk``'s clients, bounded.
+
+Delivery and the front door use the async client (``web_client``); reducers' ``slack`` SDK
+calls, which run on activity threads, use the sync one (``sync_web_client``) with the same
+timeout and retries.
 
 The base URL comes from ``JITFLOW_SLACK_API_URL`` (an emulator's ``http://127.0.0.1:8785/api/``
 in tests and ``jitflow dev``), else Slack's own. Retries are few and short (a rate limit honours
@@ -13,11 +17,17 @@ import os
 from collections.abc import Mapping
 
 import aiohttp
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -49,6 +59,21 @@ def web_client(token: str, base_url: str | None = None) -> AsyncWebClient:
             AsyncConnectionErrorRetryHandler(max_retry_count=RETRIES),
             AsyncRateLimitErrorRetryHandler(max_retry_count=RETRIES),
             AsyncServerErrorRetryHandler(max_retry_count=RETRIES),
+        ],
+    )
+
+
+def sync_web_client(token: str, base_url: str | None = None) -> WebClient:
+    """A blocking Web API client for ``token``, bounded as ``web_client`` is: for code that runs
+    on a worker thread (reducers), where an event loop is not at hand."""
+    return WebClient(
+        token=token,
+        base_url=base_url or slack_api_url(),
+        timeout=CALL_TIMEOUT_SECONDS,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=RETRIES),
+            RateLimitErrorRetryHandler(max_retry_count=RETRIES),
+            ServerErrorRetryHandler(max_retry_count=RETRIES),
         ],
     )
 

@@ -16,6 +16,11 @@ public key from Secrets Manager, and checks the flow's rules again where the gra
 
 Slack wants an answer within 3 seconds, so after the signature check the front door answers 200
 at once and decides in the background; the clicker hears the result as an ephemeral message.
+
+The same endpoint receives the request modal's interactions (``/jitflow``, see ``commands``):
+its submission, the choices Slack asks for as a prefetched field is typed into
+(``block_suggestion``, answered in line), and changes of fields with an ``on_change`` handler
+(``block_actions`` from the modal, answered at once, the modal redrawn in the background).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -46,6 +51,8 @@ from jitflow.contracts.trust import DecisionAction
 from jitflow.scrub import scrub
 from jitflow.slack.client import describe_failure
 from jitflow.slack.commands import COMMANDS_PATH, RequestCommand
+from jitflow.slack.form_actions import FormActions, is_form_action
+from jitflow.slack.form_hooks import FormHooks
 from jitflow.slack.messages import ButtonTarget, parse_button_value
 from jitflow.slack.request_modal import FlowForm
 
@@ -91,16 +98,14 @@ def signature_refusal(
     return None
 
 
-def view_submission(body: bytes) -> dict[str, Any] | None:
-    """The ``view_submission`` payload in an interaction body (a submitted form), or None."""
+def interaction_payload(body: bytes) -> dict[str, Any] | None:
+    """The JSON payload of an interaction body (``payload=<JSON>``), or None."""
     form = parse_qs(body.decode("utf-8", errors="replace"))
     try:
         payload = json.loads(form.get("payload", [""])[0])
     except ValueError:
         return None
-    if isinstance(payload, dict) and payload.get("type") == "view_submission":
-        return payload
-    return None
+    return payload if isinstance(payload, dict) else None
 
 
 def parse_click(body: bytes) -> Click | str:
@@ -138,16 +143,25 @@ class FrontDoor:
         judge: Judge,
         clock: Callable[[], float] = time.time,
         forms: dict[str, FlowForm] | None = None,
+        hooks: FormHooks | None = None,
     ) -> None:
-        """``forms``: the flows ``/jitflow`` offers, by name (none: the command says so)."""
+        """``forms``: the flows ``/jitflow`` offers, by name (none: the command says so);
+        ``hooks``: runs their ``on_prompt``, ``@prefetch`` and ``on_change_*`` functions."""
         self._verifier = SignatureVerifier(signing_secret)
+        self._tasks: set[asyncio.Task[None]] = set()
         self._command = RequestCommand(
             slack=slack,
             requests=requests,
             forms=forms or {},
             email_of=self.email_of,
             known_user=known_user,
+            hooks=hooks,
+            background=self._background,
         )
+        self._form_actions = FormActions(
+            slack=slack, forms=forms or {}, hooks=hooks, person=self._command.person
+        )
+        self._hooks = hooks
         self._slack = slack
         self._requests = requests
         self._key = key
@@ -155,7 +169,6 @@ class FrontDoor:
         self._judge = judge
         self._clock = clock
         self._emails: dict[str, str] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
         self.app = Starlette(
             routes=[
                 Route(INTERACTIONS_PATH, self._interaction, methods=["POST"]),
@@ -176,17 +189,26 @@ class FrontDoor:
         if refusal:
             log.warning("refused an unsigned or stale Slack request: %s", refusal)
             return PlainTextResponse(refusal, status_code=401)
-        submission = view_submission(body)
-        if submission is not None:
-            answer = await self._command.submission(submission)
+        payload = interaction_payload(body) or {}
+        if payload.get("type") == "view_submission":
+            answer = await self._command.submission(payload)
             return JSONResponse(answer) if answer else Response(status_code=200)
+        if payload.get("type") == "block_suggestion":
+            return JSONResponse(await self._form_actions.suggestion(payload))
+        if is_form_action(payload):
+            self._background(self._form_actions.change(payload))
+            return Response(status_code=200)
         click = parse_click(body)
         if isinstance(click, str):
             return PlainTextResponse(click, status_code=200)
-        task = asyncio.create_task(self._decide(click))
+        self._background(self._decide(click))
+        return Response(status_code=200)
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` after answering Slack; ``settle`` waits for it."""
+        task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return Response(status_code=200)
 
     async def _slash_command(self, request: Request) -> Response:
         """``/jitflow``: verified as a click is, then the request form opens (in line: Slack's
@@ -201,9 +223,12 @@ class FrontDoor:
         return PlainTextResponse(text) if text else Response(status_code=200)
 
     async def settle(self) -> None:
-        """Wait for the clicks being decided (tests, and a clean shutdown)."""
+        """Wait for the clicks being decided, the forms being redrawn and the requesters being
+        told (tests, and a clean shutdown), and for the flows' ``after_prompt`` calls."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self._hooks is not None:
+            await self._hooks.settle()
 
     # --- deciding ---------------------------------------------------------------------------
 

@@ -24,6 +24,8 @@ from activities.reducers import (
 )
 from jitflow.contracts.events import EventData, HookCall, HookOutcome, Permissions, PermissionsCall
 from jitflow.contracts.identity import IdentityReducerCall
+from jitflow.reducer_runtime.outcomes import approvers_from_destinations
+from jitflow.sdk.request_destination import SlackUser, SlackUserGroup
 
 ROLES = {"Admin@Example.com": "admin", "bob@example.com": "member", "gus@example.com": "guest"}
 
@@ -173,8 +175,10 @@ def test_a_hook_that_raises_fails_non_retryably_naming_function_and_message(tmp_
     )
     error = failure(lambda: run_hook(acts, "after_escalate", event("escalate")))
     assert error.message == (
-        f"after_escalate ({tmp_path / 'impl.py'}:4): raised SlackError (Slack:NOT_SUPPORTED): "
-        "slack.send_message: jitflow does not send Slack messages or read Slack yet"
+        f"after_escalate ({tmp_path / 'impl.py'}:4): raised SlackError (Slack:NOT_CONFIGURED): "
+        "no slack integration is configured for flow 'aptible_access': declare a "
+        "sym_integration of type slack (and slack_id = sym_integration.<name>.id in the flow's "
+        "sym_environment)"
     )
     assert error.type == REDUCER_ERROR
 
@@ -278,25 +282,104 @@ def test_legacy_get_approvers_turns_emails_into_approvers(tmp_path: Path) -> Non
 
         @reducer
         def get_approvers(event):
-            return slack.fallback(
+            return [
                 slack.channel("#sym-requests"),
                 slack.group(["bob@example.com", "U123"], allow_self=True),
-                slack.user("carol@example.com"),
-            )
+                slack.user("Carol@example.com"),
+                "dave@example.com",
+            ]
         """,
     )
     result = permissions(acts)
     assert result.source == "get_approvers"
-    assert result.approvers == ("bob@example.com", "carol@example.com")
-    assert result.allow_self_approval and result.levels == ()
+    # A list goes to every destination: all their people approve (without Slack, a channel
+    # and a Slack id name nobody).
+    assert result.approvers == ("bob@example.com", "carol@example.com", "dave@example.com")
+    assert not result.allow_self_approval and result.levels == ()
     [record] = result.notifications
-    assert record["source"] == "get_approvers" and record["fallback"] is True
+    assert record["source"] == "get_approvers" and record["fallback"] is False
     assert record["destinations"][0] == {
         "kind": "SlackChannelName",
         "allow_self": False,
         "timeout": None,
         "channel_name": "#sym-requests",
     }
+
+
+def test_legacy_fallback_approvers_are_the_first_destination_that_reaches_someone(
+    tmp_path: Path,
+) -> None:
+    acts = activities_for(
+        tmp_path,
+        """
+        from reducers.annotations import reducer
+        from reducers.integrations import slack
+
+        @reducer
+        def get_approvers(event):
+            return slack.fallback(
+                slack.channel("#sym-requests"),
+                slack.group(["bob@example.com", "U123"]),
+                slack.user("carol@example.com"),
+            )
+        """,
+    )
+    result = permissions(acts)
+    # Without Slack the channel reaches nobody jitflow can name: the group is where the
+    # request goes, so Bob approves and Carol (a later fallback) does not.
+    assert result.approvers == ("bob@example.com",)
+    assert not result.allow_self_approval
+    [record] = result.notifications
+    assert record["fallback"] is True and record["approvers_from"] == 1
+    assert record["skipped"] == [{"index": 0, "why": "reaches nobody jitflow can name"}]
+    assert len(record["destinations"]) == 3  # all still recorded, for delivery
+
+
+@pytest.mark.parametrize(
+    ("returned", "allowed"),
+    [
+        # The flag of the destination that reaches the requester is what counts...
+        ('[slack.user("alice@example.com", allow_self=True), "bob@example.com"]', True),
+        ('[slack.user("lead@example.com", allow_self=True), "alice@example.com"]', False),
+        (
+            '[slack.user("lead@example.com", allow_self=True), slack.user("alice@example.com")]',
+            False,
+        ),
+        ('slack.group(["alice@example.com", "bob@example.com"], allow_self=True)', True),
+        ('slack.group(["bob@example.com", "lead@example.com"], allow_self=True)', False),
+        # ...and in a fallback, only the destination the approvers come from.
+        (
+            'slack.fallback(slack.user("bob@example.com"), '
+            'slack.user("alice@example.com", allow_self=True))',
+            False,
+        ),
+        (
+            'slack.fallback(slack.channel("#nobody-without-slack", allow_self=True), '
+            'slack.user("Alice@Example.com", allow_self=True))',
+            True,
+        ),
+    ],
+)
+def test_self_approval_needs_the_requester_reached_by_a_destination_that_allows_it(
+    tmp_path: Path, returned: str, allowed: bool
+) -> None:
+    source = (
+        "from reducers.annotations import reducer\n"
+        "from reducers.integrations import slack\n\n"
+        f"@reducer\ndef get_approvers(event):\n    return {returned}\n"
+    )
+    result = permissions(activities_for(tmp_path, source))
+    assert result.allow_self_approval is allowed
+
+
+def test_a_groups_allow_self_wins_over_its_members() -> None:
+    alice = SlackUser(email=REQUESTER, allow_self=True)
+    for group, allowed in [
+        (SlackUserGroup(users=[alice]), False),
+        (SlackUserGroup(users=[SlackUser(email=REQUESTER)], allow_self=True), True),
+    ]:
+        _, allow_self, _ = approvers_from_destinations(group, requester=REQUESTER)
+        assert allow_self is allowed
 
 
 def test_request_notifications_are_called_and_recorded(tmp_path: Path) -> None:

@@ -181,10 +181,12 @@ def test_slack_destinations_build_without_slack() -> None:
 
 def test_calls_jitflow_cannot_make_raise_the_integrations_own_sym_error() -> None:
     with pytest.raises(
-        SlackError, match=r"slack\.send_message: jitflow does not send"
+        SlackError, match=r"slack\.send_thread_message: jitflow does not tell hooks"
     ) as slack_error:
-        slack.send_message(slack.channel("#x"), "hello")
+        slack.send_thread_message("hello")
     assert slack_error.value.error_code == "Slack:NOT_SUPPORTED"
+    with pytest.raises(SlackError, match=r"slack\.send_message can only be called from"):
+        slack.send_message(slack.channel("#x"), "hello")
     with pytest.raises(PagerDutyError, match=r"pagerduty\.is_on_call can only be called from"):
         pagerduty.is_on_call(User.from_email("bob@example.com"))
     with pytest.raises(SymException, match=r"store\.put"):

@@ -67,6 +67,7 @@ async def test_the_command_opens_the_flows_form_and_its_submission_starts_the_re
         **{TARGET_BLOCK: "Admin Role", DURATION_BLOCK: "10m", REASON: "investigate incident 42"},
     )
     assert answer == {"status": 200, "body": ""}  # the modal closes
+    await s.front_door.settle()  # the requester is told after Slack has its answer
     told = next(text for text in s.slack.dms("U0ALICE") if "You requested" in text)
     assert told.startswith("You requested *Admin Role* for 10m: request `access-")
     workflow_id = re.search(r"`(access-[0-9a-f-]+)`", told).group(1)  # type: ignore[union-attr]

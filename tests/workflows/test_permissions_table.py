@@ -13,6 +13,7 @@ from workflows.permissions import (
     approval_refusal,
     cancel_refusal,
     decision_refusal,
+    describe_approvers,
     revocation_refusal,
     revoke_refusal,
 )
@@ -147,3 +148,11 @@ def test_when_access_may_be_revoked(
         assert refusal is None
     else:
         assert refusal is not None and refused_because in refusal
+
+
+def test_a_long_list_of_approvers_is_cut_short_in_what_people_read() -> None:
+    """A Slack channel's members all become approvers; a refusal, the Web UI and the Slack
+    message name the first ten, not the whole channel."""
+    many = tuple(f"person{i:03d}@example.com" for i in range(250))
+    text = describe_approvers(Permissions(source="get_approvers", approvers=many))
+    assert text == ", ".join([*many[:10], "240 more people", "admins"])

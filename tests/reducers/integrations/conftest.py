@@ -14,11 +14,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # reducer_test_support
 
 from integration_support import (
+    RunningSlack,
     decider,
     knowbe4_state,
     okta_state,
     pagerduty_state,
+    running_slack,
     secret,
+    slack_state,
 )
 
 from activities.secrets import SecretReader
@@ -27,7 +30,9 @@ from jitflow.emulator.knowbe4 import create_knowbe4_app
 from jitflow.emulator.lambda_api import LambdaState, create_lambda_app
 from jitflow.emulator.okta import create_okta_app
 from jitflow.emulator.pagerduty import create_pagerduty_app
+from jitflow.emulator.slack_state import DEFAULT_BOT_TOKEN
 from jitflow.integrations import IntegrationServices
+from jitflow.integrations.slack import ACCOUNTS
 from jitflow.testing.moto_server import (
     DUMMY_ACCESS_KEY_ID,
     DUMMY_SECRET_ACCESS_KEY,
@@ -56,6 +61,7 @@ _AWS_VARIABLES = (
     "JITFLOW_OKTA_URL",
     "JITFLOW_KNOWBE4_URL",
     "JITFLOW_LAMBDA_URL",
+    "JITFLOW_SLACK_API_URL",
 )
 
 
@@ -88,11 +94,15 @@ def tokens(moto_url: str) -> dict[str, SecretRef]:
     create_secret(moto_url, f"{base}/okta", {"token": OKTA_TOKEN})
     create_secret(moto_url, f"{base}/knowbe4", KNOWBE4_TOKEN)
     create_secret(moto_url, f"{base}/victorops", "victorops-api-key")
+    create_secret(moto_url, f"{base}/slack", DEFAULT_BOT_TOKEN)
+    create_secret(moto_url, f"{base}/slack-revoked", "xoxb-revoked-0000-token")
     return {
         "pagerduty": secret("pagerduty_token", f"{base}/pagerduty"),
         "okta": secret("okta_token", f"{base}/okta", json_key="token"),
         "knowbe4": secret("knowbe4_token", f"{base}/knowbe4"),
         "victorops": secret("victorops_key", f"{base}/victorops"),
+        "slack": secret("slack_bot_token", f"{base}/slack"),
+        "slack_revoked": secret("slack_revoked_token", f"{base}/slack-revoked"),
         "missing": secret("missing_token", f"{base}/not-there"),
     }
 
@@ -154,5 +164,31 @@ def services(
         aws_session=boto3.session.Session(region_name="us-east-1"),
         read_timeout_seconds=5.0,
     )
+    yield made
+    made.close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_slack_accounts() -> Iterator[None]:
+    """The Slack accounts the process keeps (``jitflow.integrations.slack.ACCOUNTS``) are
+    forgotten around each test: each test's workspace is its own, whatever its URL."""
+    ACCOUNTS.clear()
+    yield
+    ACCOUNTS.clear()
+
+
+@pytest.fixture
+def workspace() -> Iterator[RunningSlack]:
+    """The Slack emulator with ``slack_state()``'s workspace; its bot token is ``tokens["slack"]``."""
+    with running_slack(slack_state()) as running:
+        yield running
+
+
+@pytest.fixture
+def slack_services(
+    secret_reader: SecretReader, workspace: RunningSlack
+) -> Iterator[IntegrationServices]:
+    """The worker's integration services with Slack pointed at the emulator."""
+    made = IntegrationServices(secrets=secret_reader, endpoints={"slack": workspace.api_url})
     yield made
     made.close()

@@ -4,11 +4,14 @@ SDK calls made as the runner makes them (imported by name: pytest puts this fold
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 from reducer_test_support import ORG_ID, file_implementation, make_config
 
 from jitflow.config.models import Environment, JitflowConfig, SecretRef, SymIntegration
@@ -21,6 +24,15 @@ from jitflow.emulator.pagerduty import (
     PdOnCall,
     PdSchedule,
     PdUser,
+)
+from jitflow.emulator.server import serve_in_thread
+from jitflow.emulator.slack import SlackEmulator, create_slack_app
+from jitflow.emulator.slack_state import (
+    DEFAULT_TEAM_ID,
+    SlackChannel,
+    SlackState,
+    SlackUser,
+    SlackUsergroup,
 )
 from jitflow.integrations import IntegrationHub, IntegrationServices
 from jitflow.sdk._context import CallContext, calling
@@ -220,3 +232,92 @@ def sym_integrations(tokens: Mapping[str, SecretRef]) -> list[SymIntegration]:
         ),
         integration("victorops", "custom", "vo-api-id", secret_list=(tokens["victorops"],)),
     ]
+
+
+# -- Slack ---------------------------------------------------------------------------------------
+
+SLACK_TEAM = DEFAULT_TEAM_ID
+APPROVERS_CHANNEL = "C0APPROVERS"
+ACCESS_REQUESTS_CHANNEL = "C0ACCESSREQ"
+ONCALL_CHANNEL = "C0ONCALL"
+
+
+def slack_integration(token: SecretRef | None, key: str = "slack") -> SymIntegration:
+    """A slack integration as Sym's provider declares it: the workspace, the bot token's secret."""
+    return SymIntegration(
+        key=key,
+        type="slack",
+        name=f"main-{key}",
+        external_id=SLACK_TEAM,
+        secrets={"bot_token_secret": token} if token else {},
+    )
+
+
+def slack_state() -> SlackState:
+    """Alice, Bob and Carol are in #approvers (with Erin, whose account is deactivated); Alice is
+    alone in #oncall and in the ``sre`` user group; Dave is only in #access-requests and in the
+    private #secret-ops, which the bot is not in."""
+    people = {
+        "U0ALICE": "alice@example.com",
+        "U0BOB": "Bob@Example.com",
+        "U0CAROL": "carol@example.com",
+        "U0DAVE": "dave@example.com",
+        "U0ERIN": "erin@example.com",
+    }
+    return SlackState(
+        users=[
+            SlackUser(id=i, name=e.split("@")[0].lower(), email=e, deleted=i == "U0ERIN")
+            for i, e in people.items()
+        ],
+        channels=[
+            SlackChannel(
+                id=APPROVERS_CHANNEL,
+                name="approvers",
+                members=["U0ALICE", "U0BOB", "U0CAROL", "U0ERIN"],
+            ),
+            SlackChannel(
+                id=ACCESS_REQUESTS_CHANNEL, name="access-requests", members=list(people)[:4]
+            ),
+            SlackChannel(id=ONCALL_CHANNEL, name="oncall", members=["U0ALICE"]),
+            SlackChannel(id="G0SECRETOPS", name="secret-ops", members=["U0DAVE"], is_private=True),
+            SlackChannel(id="C0OLDAPPROVE", name="old-approvers", is_archived=True),
+        ],
+        usergroups=[
+            SlackUsergroup(id="S0SRE", handle="sre", name="SRE", users=["U0ALICE"]),
+            SlackUsergroup(id="S0GONE", handle="gone", users=["U0BOB"], disabled=True),
+        ],
+    )
+
+
+@dataclass
+class RunningSlack:
+    """The Slack emulator on loopback: its app (state, call counts) and its Web API base URL."""
+
+    app: SlackEmulator
+    url: str
+    _server: uvicorn.Server
+    _thread: threading.Thread
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    @property
+    def state(self) -> SlackState:
+        return self.app.state
+
+    def stop(self) -> None:
+        """Stop serving: from here on Slack is unreachable."""
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+
+@contextmanager
+def running_slack(state: SlackState) -> Iterator[RunningSlack]:
+    app = create_slack_app(state)
+    url, server, thread = serve_in_thread(app, "slack")
+    running = RunningSlack(app, url, server, thread)
+    try:
+        yield running
+    finally:
+        running.stop()

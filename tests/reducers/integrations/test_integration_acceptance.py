@@ -80,14 +80,16 @@ def test_on_call_requesters_are_approved_at_once_others_wait(
 def test_when_pagerduty_is_down_the_fallback_runs_as_written(
     acts: object, pd_service: RunningService
 ) -> None:
-    """Sym's example falls back by posting to Slack: jitflow has no Slack client yet, so that
-    line raises SlackError and the request fails, naming it (validate flags that line)."""
+    """Sym's example falls back by posting to Slack: this flow has no Slack integration, so that
+    line raises SlackError and the request fails, naming what is missing (validate flags that
+    line). With Slack, the post arrives: see test_slack_acceptance."""
     flow = acts("pagerduty_on_call.py", schedule="Primary")  # type: ignore[operator]
     pd_service.app.outage = 503
     with pytest.raises(ApplicationError) as caught:
         hook(flow, "on_request", event())
     assert caught.value.type == REDUCER_ERROR
-    assert "raised SlackError (Slack:NOT_SUPPORTED): slack.send_message" in caught.value.message
+    assert "raised SlackError (Slack:NOT_CONFIGURED)" in caught.value.message
+    assert "no slack integration is configured for flow 'aptible_access'" in caught.value.message
 
 
 @pytest.mark.parametrize("failure", ["outage", "unreachable"])

@@ -23,8 +23,7 @@ BOB = User.from_email("bob@example.com")
 @pytest.mark.parametrize(
     ("call", "error", "code"),
     [
-        (lambda: slack.users_in_channel("#ops"), errors.SlackError, "Slack:NOT_SUPPORTED"),
-        (lambda: slack.send_message(BOB, "hi"), errors.SlackError, "Slack:NOT_SUPPORTED"),
+        (lambda: slack.send_thread_message("hi"), errors.SlackError, "Slack:NOT_SUPPORTED"),
         (lambda: google.users_in_group("g@x.com"), errors.GoogleError, "Google:NOT_SUPPORTED"),
         (
             lambda: github.get_repo_collaborators(repo_name="r", roles=[]),
@@ -78,6 +77,13 @@ def test_secrets_and_identities_need_the_workers_services(tmp_path: Path) -> Non
             with pytest.raises(errors.CouldNotSaveError, match="unknown service type 'nope'"):
                 persist_user_identity(email="a@x.com", service="nope", service_id="s", user_id="u")
         assert store.get_identity("new@example.com", "okta", "acme.okta.com") == "00u1"
+
+
+def test_slack_calls_outside_a_reducer_raise_slack_error() -> None:
+    with pytest.raises(errors.SlackError) as caught:
+        slack.users_in_channel("#ops")
+    assert caught.value.error_code == "Slack:NOT_AVAILABLE"
+    assert "slack.users_in_channel can only be called from a reducer" in str(caught.value)
 
 
 def test_a_worker_without_a_secret_reader_says_so(tokens: dict[str, SecretRef]) -> None:
