@@ -29,6 +29,7 @@ from activities.aptible.client import AptibleClient
 from activities.aptible.online_check import online_preflight
 from activities.blocking import Blocking
 from activities.bot_credentials import BotCredentials
+from activities.expiry_guard import ExpiryGuard, grace_from_env, keep_guarding
 from activities.grant_authority import GrantAuthority
 from activities.identity import IdentityActivities
 from activities.membership import MembershipActivities, as_temporal_failure
@@ -71,8 +72,15 @@ TASK_QUEUE_ENV = "JITFLOW_TASK_QUEUE"
 DEFAULT_CONFIG_PATH = "examples/aptible"
 #: How long running activities may take to finish after SIGTERM.
 GRACEFUL_SHUTDOWN = timedelta(seconds=30)
-#: Threads for the main worker's sync activities (configuration).
+#: Threads for the configuration step (resolving a request), the main worker's only blocking work
+#: outside the identity store and Secrets Manager (which have ``IO_THREADS``).
 ACTIVITY_THREADS = 100
+#: Activities the main worker runs at once. All but the configuration step are async and hold no
+#: thread: a request's ``release_lease`` waits on its owner's removal, holding only a slot. With
+#: as many slots as threads, a thousand grants ending together filled every slot with releases
+#: waiting for removals that could not start for want of a slot (until the releases' RPC
+#: deadlines passed), and removals lagged by minutes.
+ACTIVITY_SLOTS = 2000
 #: Threads for the grant path's blocking calls (identity store, Secrets Manager).
 IO_THREADS = 32
 #: Threads, and activity slots, for user code (reducers and hooks) on the hooks task queue.
@@ -145,8 +153,8 @@ def build_worker(
     user code (reducers and hooks) on ``<task_queue>-hooks``.
 
     Each has its own threads and slots: a hook that never returns can exhaust only the hooks'
-    pool, never the one that adds and removes memberships. ``executor`` runs the main worker's
-    sync activities. Both workers are the ``deployment`` version (the hooks' queue too, so a
+    pool, never the one that adds and removes memberships. ``executor`` runs the configuration
+    step (resolving a request, which may import a flow's module). Both workers are the ``deployment`` version (the hooks' queue too, so a
     pinned request's hooks run on its own build). It also fills this
     process's ``TrustDirectory`` (the worker's keys and
     everyone's registered keys), which the update validators read; ``run_worker`` keeps it fresh.
@@ -192,7 +200,7 @@ def build_worker(
     identity = IdentityActivities(
         store, get_identity=reducers.get_identity_for_call, discover_user=discover, blocking=io
     )
-    access = AccessActivities(config, implementations)
+    access = AccessActivities(config, implementations, blocking=Blocking(executor))
     authority = GrantAuthority(
         config=config,
         store=store,
@@ -247,8 +255,7 @@ def build_worker(
             notifications.update_request,
             notifications.notify_requester,
         ],
-        activity_executor=executor,
-        max_concurrent_activities=ACTIVITY_THREADS,
+        max_concurrent_activities=ACTIVITY_SLOTS,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         **workflow_options,
         **worker_options,
@@ -312,6 +319,10 @@ async def run_worker(
     queue = task_queue or os.environ.get(TASK_QUEUE_ENV) or DEFAULT_TASK_QUEUE
     config = load_worker_config(path)
     version = deployment or DeploymentSettings.from_env()
+    try:
+        guard_grace = grace_from_env()
+    except ValueError as error:
+        raise WorkerConfigError(str(error)) from None
     for warning in config.warnings:
         log.warning("configuration: %s", warning)
     client = await connect(address, namespace)
@@ -339,8 +350,7 @@ async def run_worker(
     with (
         IdentityStore.open() as store,
         ThreadPoolExecutor(
-            # As many threads as the worker runs activities at once (its default, 100), so a
-            # sync reducer never waits for a thread inside its own timeout.
+            # Resolving requests (the configuration step) and loading flows' modules.
             max_workers=ACTIVITY_THREADS,
             thread_name_prefix="jitflow-activity",
         ) as executor,
@@ -363,6 +373,11 @@ async def run_worker(
             front_door_refresh = asyncio.create_task(
                 keep_front_doors_fresh(DIRECTORY, FrontDoorKeys(secrets.boto_client))
             )
+            # Outside Temporal on purpose: no worker but this process can stop it.
+            guard = ExpiryGuard(
+                config, store, aptible, BotCredentials(secrets, config), grace=guard_grace
+            )
+            guarding = asyncio.create_task(keep_guarding(guard))
             async with worker:
                 log.info(
                     "jitflow worker serving task queue %r on %s (namespace %r), config %s, as %s",
@@ -389,6 +404,7 @@ async def run_worker(
                 watchdog.cancel()
             refresh.cancel()
             front_door_refresh.cancel()
+            guarding.cancel()
     for sig in stop_signals:
         loop.remove_signal_handler(sig)
 

@@ -13,6 +13,8 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.blocking import Blocking
+from activities.field_checks import field_problems
 from jitflow.config.durations import format_duration, parse_duration
 from jitflow.config.lookup import find_target, flow_targets
 from jitflow.config.models import Flow, JitflowConfig
@@ -132,6 +134,9 @@ def resolve_request(config: JitflowConfig, request: AccessRequestInput) -> Resol
         raise RequestRefused(str(error)) from None
 
     fields: dict[str, Any] = dict(request.fields)
+    bad_fields = field_problems(flow, fields)
+    if bad_fields:
+        raise RequestRefused("; ".join(bad_fields))
     if request.reason is not None:
         fields["reason"] = request.reason
     fields["duration"] = duration
@@ -184,14 +189,26 @@ class AccessActivities:
     """
 
     def __init__(
-        self, config: JitflowConfig, implementations: ImplementationCache | None = None
+        self,
+        config: JitflowConfig,
+        implementations: ImplementationCache | None = None,
+        *,
+        blocking: Blocking | None = None,
     ) -> None:
         self._config = config
         self._implementations = implementations or ImplementationCache()
+        self._blocking = blocking or Blocking()
 
     @activity.defn(name=RESOLVE_REQUEST.name)
-    def resolve_access_request(self, request: AccessRequestInput) -> ResolvedRequest:
-        """Resolve flow, target, strategy, integration and duration; refusals are final."""
+    async def resolve_access_request(self, request: AccessRequestInput) -> ResolvedRequest:
+        """Resolve flow, target, strategy, integration and duration; refusals are final.
+
+        Async, with the work (which may import a flow's reducer module) on the worker's
+        configuration threads: the worker's other activities hold no thread, so the number
+        it runs at once is not bounded by a thread count."""
+        return await self._blocking(self._resolve, request)
+
+    def _resolve(self, request: AccessRequestInput) -> ResolvedRequest:
         try:
             resolved = resolve_request(self._config, request)
         except RequestRefused as refused:

@@ -24,7 +24,7 @@ from jitflow.contracts.membership import ReleaseLease
 from workflows.access_request import AccessRequestWorkflow
 from workflows.role_membership import RoleMembershipWorkflow
 
-IMPLEMENTATIONS = [
+IMPLEMENTATIONS: list[typing.Callable[..., typing.Any]] = [
     AccessActivities.resolve_access_request,
     IdentityActivities.resolve_identity,
     ReducerActivities.run_hook,
@@ -43,10 +43,10 @@ IMPLEMENTATIONS = [
 
 
 def _registered() -> dict[str, typing.Any]:
-    found = {}
+    found: dict[str, typing.Any] = {}
     for function in IMPLEMENTATIONS:
         definition = activity._Definition.must_from_callable(function)
-        found[definition.name] = function
+        found[str(definition.name)] = function
     return found
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jitflow.worker_tuning import WORKFLOW_PACKAGE, workflow_cache_size, workflow_runner
+from jitflow.worker_tuning import WORKFLOW_PACKAGE
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW_FILES = sorted((ROOT / WORKFLOW_PACKAGE).glob("*.py"))
@@ -97,16 +97,3 @@ def test_deterministic_code_passes() -> None:
         "x = workflow.now() + timedelta(seconds=1)\n"
     )
     assert _problems(Path("workflows/example.py"), source) == []
-
-
-def test_the_worker_passes_workflow_modules_through_and_nothing_else_new() -> None:
-    restrictions = workflow_runner().restrictions
-    assert WORKFLOW_PACKAGE in restrictions.passthrough_modules
-    assert not restrictions.passthrough_all_modules
-
-
-def test_the_cache_size_is_a_whole_number_or_a_clear_error() -> None:
-    assert workflow_cache_size({}) == 1000
-    assert workflow_cache_size({"JITFLOW_WORKFLOW_CACHE": "400"}) == 400
-    with pytest.raises(ValueError, match="JITFLOW_WORKFLOW_CACHE='lots'"):
-        workflow_cache_size({"JITFLOW_WORKFLOW_CACHE": "lots"})

@@ -83,3 +83,17 @@ class CsvApplyReport:
             or self.set_identities
             or self.deleted_identities
         )
+
+
+@dataclass(frozen=True)
+class OverdueMembership:
+    """A membership the ledger says jitflow created whose every grant has ended: nothing jitflow
+    issued allows it any more, so it should already be gone from Aptible."""
+
+    org_id: str
+    role_id: str
+    user_id: str
+    membership_id: str | None
+    last_end: datetime
+    """When the last of its grants ended (its ticket's ``not_after``, or when it was closed)."""
+    tickets: int

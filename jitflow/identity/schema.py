@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -111,6 +112,12 @@ issued_tickets = Table(
     Column("ticket_id", String(1200), primary_key=True),
     Column("ticket", Text(), nullable=False),
     Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("org_id", String(64), nullable=True),
+    Column("role_id", String(64), nullable=True),
+    Column("user_id", String(64), nullable=True),
+    Column("not_after", DateTime(timezone=True), nullable=True),
+    Index("ix_issued_tickets_membership", "org_id", "role_id", "user_id"),
 )
 """The one grant ticket issued per request run: a retried or replayed acquire gets the same
-ticket back (same end), so a reused approval can never lengthen a grant."""
+ticket back (same end), so a reused approval can never lengthen a grant. The membership and the
+end are also columns, for the expiry guard (``None`` ends: until released)."""

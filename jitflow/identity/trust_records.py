@@ -7,14 +7,15 @@ memberships jitflow created. Same database, same transactions.
 
 from __future__ import annotations
 
+import json
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Row, delete, select
 
 from jitflow.identity.errors import InvalidValue
-from jitflow.identity.models import KeyRecord
+from jitflow.identity.models import KeyRecord, OverdueMembership
 from jitflow.identity.schema import (
     closed_grants,
     created_memberships,
@@ -237,10 +238,18 @@ class TrustRecords:
     def issue_ticket_once(self, ticket_id: str, ticket: str) -> str:
         """Store ``ticket`` as the one ticket of ``ticket_id`` unless one is stored already;
         returns the stored one (the first issued wins, also between racing workers)."""
+        body = json.loads(ticket)
+        not_after = body.get("not_after")
+        columns = {
+            "org_id": str(body["org_id"]).lower(),
+            "role_id": str(body["role_id"]).lower(),
+            "user_id": str(body["user_id"]).lower(),
+            "not_after": aware(datetime.fromisoformat(not_after)) if not_after else None,
+        }
         with self._transaction() as connection:
             connection.execute(
                 self._insert(issued_tickets)
-                .values(ticket_id=ticket_id, ticket=ticket, issued_at=now())
+                .values(ticket_id=ticket_id, ticket=ticket, issued_at=now(), **columns)
                 .on_conflict_do_nothing(index_elements=[issued_tickets.c.ticket_id])
             )
             stored: str = connection.execute(
@@ -285,6 +294,60 @@ class TrustRecords:
                 )
             ).all()
         return {row.user_id: row.state for row in rows}
+
+    def overdue_memberships(self, at: datetime, grace: timedelta) -> list[OverdueMembership]:
+        """Ledger memberships whose every grant ended more than ``grace`` before ``at``.
+
+        A grant ends at its ticket's ``not_after`` or when it was closed, whichever is first; an
+        until-released ticket that is not closed holds the membership, whatever its age. A row
+        without any ticket (the ledger predates tickets) is not judged here, and neither is one
+        written within ``grace`` (a membership being added right now)."""
+        cutoff = at - grace
+        overdue: list[OverdueMembership] = []
+        with self._transaction() as connection:
+            rows = connection.execute(
+                select(created_memberships).where(created_memberships.c.updated_at < cutoff)
+            ).all()
+            for row in rows:
+                tickets = connection.execute(
+                    select(issued_tickets.c.ticket_id, issued_tickets.c.not_after).where(
+                        issued_tickets.c.org_id == row.org_id,
+                        issued_tickets.c.role_id == row.role_id,
+                        issued_tickets.c.user_id == row.user_id,
+                    )
+                ).all()
+                if not tickets:
+                    continue
+                ids = [t.ticket_id for t in tickets]
+                closed = dict(
+                    connection.execute(
+                        select(closed_grants.c.ticket_id, closed_grants.c.closed_at).where(
+                            closed_grants.c.ticket_id.in_(ids)
+                        )
+                    ).all()
+                )
+                ends: list[datetime] = []
+                for ticket in tickets:
+                    limits = [
+                        aware(t) for t in (ticket.not_after, closed.get(ticket.ticket_id)) if t
+                    ]
+                    if not limits:
+                        break  # until released, and not released: the membership is held
+                    ends.append(min(limits))
+                else:
+                    last_end = max(ends)
+                    if last_end < cutoff:
+                        overdue.append(
+                            OverdueMembership(
+                                org_id=row.org_id,
+                                role_id=row.role_id,
+                                user_id=row.user_id,
+                                membership_id=row.membership_id,
+                                last_end=last_end,
+                                tickets=len(tickets),
+                            )
+                        )
+        return overdue
 
     def _set_membership(
         self, org_id: str, role_id: str, user_id: str, membership_id: str | None, state: str

@@ -171,3 +171,33 @@ def test_context_options_merge_pairs_and_json_files(tmp_path: Path) -> None:
 )
 def test_exit_codes_by_outcome(command: Command, status: str, accepted: bool, code: int) -> None:
     assert exit_code(command, status, accepted=accepted) == code
+
+
+def test_field_values_are_checked_against_the_flows_fields(tmp_path: Path) -> None:
+    """What the Slack form would never offer is refused for CLI and API callers too, since the
+    values reach get_permissions and get_approvers at the add-membership check."""
+    flows = tmp_path / "flows"
+    shutil.copytree(EXAMPLE, flows)
+    flow_file = flows / "flow.tf"
+    flow_file.write_text(
+        flow_file.read_text(encoding="utf-8").replace(
+            '    prompt_field {\n      name     = "reason"',
+            '    prompt_field {\n      name           = "env"\n      type           = "string"\n'
+            '      required       = false\n      allowed_values = ["staging", "prod"]\n    }\n\n'
+            '    prompt_field {\n      name     = "count"\n      type     = "int"\n'
+            "      required = false\n    }\n\n"
+            '    prompt_field {\n      name     = "reason"',
+        ),
+        encoding="utf-8",
+    )
+    config = load_config(flows)
+    resolved = resolve_request(config, _request(fields={"env": "prod", "count": "3"}))
+    assert resolved.fields["env"] == "prod"
+    refusals = {
+        "env": ("admin", "field 'env' = 'admin' is not one of its values: staging, prod"),
+        "count": ("many", "field 'count' = 'many' is not a whole number"),
+        "tier": ("gold", "field 'tier' is not a field of flow"),
+    }
+    for name, (value, expected) in refusals.items():
+        with pytest.raises(RequestRefused, match=expected):
+            resolve_request(config, _request(fields={name: value}))
