@@ -375,7 +375,12 @@ async def run_worker(
             )
             # Outside Temporal on purpose: no worker but this process can stop it.
             guard = ExpiryGuard(
-                config, store, aptible, BotCredentials(secrets, config), grace=guard_grace
+                config,
+                store,
+                aptible,
+                BotCredentials(secrets, config),
+                blocking=Blocking(executor),
+                grace=guard_grace,
             )
             guarding = asyncio.create_task(keep_guarding(guard))
             async with worker:
@@ -402,9 +407,10 @@ async def run_worker(
                 log.info("stopping: waiting for running activities to finish")
                 preflight.cancel()
                 watchdog.cancel()
-            refresh.cancel()
-            front_door_refresh.cancel()
-            guarding.cancel()
+            for task in (refresh, front_door_refresh, guarding):
+                task.cancel()
+            # Before the Aptible client and the store close under them.
+            await asyncio.gather(refresh, front_door_refresh, guarding, return_exceptions=True)
     for sig in stop_signals:
         loop.remove_signal_handler(sig)
 

@@ -14,7 +14,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.blocking import Blocking
-from activities.field_checks import field_problems
+from activities.field_checks import field_problems, typed_fields
 from jitflow.config.durations import format_duration, parse_duration
 from jitflow.config.lookup import find_target, flow_targets
 from jitflow.config.models import Flow, JitflowConfig
@@ -92,8 +92,13 @@ def missing_fields_text(flow_name: str, missing: list[str]) -> str:
     )
 
 
-def resolve_request(config: JitflowConfig, request: AccessRequestInput) -> ResolvedRequest:
-    """Check ``request`` against ``config``; raise ``RequestRefused`` naming the bad value."""
+def resolve_request(
+    config: JitflowConfig, request: AccessRequestInput, *, options_may_change: bool = False
+) -> ResolvedRequest:
+    """Check ``request`` against ``config``; raise ``RequestRefused`` naming the bad value.
+
+    ``options_may_change``: the flow's ``on_change_<field>`` handlers may offer other choices
+    than its fields' ``allowed_values``."""
     if request.invalid_values:
         problems = "; ".join(f"{key} = {text}" for key, text in request.invalid_values.items())
         raise RequestRefused(f"invalid input: {problems}")
@@ -134,9 +139,10 @@ def resolve_request(config: JitflowConfig, request: AccessRequestInput) -> Resol
         raise RequestRefused(str(error)) from None
 
     fields: dict[str, Any] = dict(request.fields)
-    bad_fields = field_problems(flow, fields)
+    bad_fields = field_problems(flow, fields, options_may_change=options_may_change)
     if bad_fields:
         raise RequestRefused("; ".join(bad_fields))
+    fields = typed_fields(flow, fields)
     if request.reason is not None:
         fields["reason"] = request.reason
     fields["duration"] = duration
@@ -210,7 +216,9 @@ class AccessActivities:
 
     def _resolve(self, request: AccessRequestInput) -> ResolvedRequest:
         try:
-            resolved = resolve_request(self._config, request)
+            resolved = resolve_request(
+                self._config, request, options_may_change=self._options_may_change(request.flow)
+            )
         except RequestRefused as refused:
             raise _refuse(str(refused)) from None
         flow = self._config.flows[resolved.flow_key]
@@ -225,3 +233,19 @@ class AccessActivities:
                 non_retryable=True,
             ) from None
         return resolved.model_copy(update={"handlers": tuple(sorted(loaded.handlers))})
+
+    def _options_may_change(self, flow_name: str) -> bool:
+        """Whether the flow has ``on_change_<field>`` handlers (in its ``on_change`` files or its
+        implementation); a module that does not load is reported by the step after."""
+        flow = self._config.flow_by_name(flow_name)
+        if flow is None:
+            return False
+        if any(field.on_change for field in flow.params.prompt_fields):
+            return True
+        if flow.implementation is None:
+            return False
+        try:
+            loaded = self._implementations.get(flow.implementation, flow)
+        except ImplementationError:
+            return False
+        return any(name.startswith("on_change_") for name in loaded.handlers)

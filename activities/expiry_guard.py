@@ -43,11 +43,20 @@ DEFAULT_GRACE = timedelta(minutes=5)
 EVERY = timedelta(minutes=1)
 
 
+#: The smallest grace the setting accepts: an owner's removal must have time to finish first.
+MIN_GRACE = timedelta(seconds=60)
+
+
 class OverdueLedger(Protocol):
     """What the guard needs from the identity store."""
 
     def overdue_memberships(self, at: datetime, grace: timedelta) -> list[OverdueMembership]: ...
-    def forget_membership(self, org_id: str, role_id: str, user_id: str) -> None: ...
+    def overdue_membership(
+        self, org_id: str, role_id: str, user_id: str, at: datetime, grace: timedelta
+    ) -> OverdueMembership | None: ...
+    def forget_membership_if_unchanged(
+        self, org_id: str, role_id: str, user_id: str, updated_at: datetime
+    ) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -59,12 +68,13 @@ class GuardRemoval:
 
 
 def grace_from_env(environ: Mapping[str, str] | None = None) -> timedelta:
-    """``$JITFLOW_EXPIRY_GUARD_GRACE`` in seconds (at least 1), else five minutes."""
+    """``$JITFLOW_EXPIRY_GUARD_GRACE`` in seconds (at least 60), else five minutes."""
     value = (environ if environ is not None else os.environ).get(GRACE_ENV, "").strip()
     if not value:
         return DEFAULT_GRACE
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"{GRACE_ENV}={value!r}: give a whole number of seconds, at least 1")
+    least = int(MIN_GRACE.total_seconds())
+    if not value.isdigit() or int(value) < least:
+        raise ValueError(f"{GRACE_ENV}={value!r}: give a whole number of seconds, at least {least}")
     return timedelta(seconds=int(value))
 
 
@@ -94,7 +104,19 @@ class ExpiryGuard:
         """One look: remove every overdue membership; a failure is logged and tried next time."""
         overdue = await self._blocking(self._ledger.overdue_memberships, self._clock(), self._grace)
         removed: list[GuardRemoval] = []
-        for membership in overdue:
+        for candidate in overdue:
+            # Asked again right before acting: a grant may have renewed it since the list was
+            # read (by this process or another), and only what was judged may be removed.
+            membership = await self._blocking(
+                self._ledger.overdue_membership,
+                candidate.org_id,
+                candidate.role_id,
+                candidate.user_id,
+                self._clock(),
+                self._grace,
+            )
+            if membership is None or membership.updated_at != candidate.updated_at:
+                continue
             try:
                 removed.append(await self._remove(membership))
             except Exception as error:
@@ -119,12 +141,20 @@ class ExpiryGuard:
             membership.membership_id,
             org_id=membership.org_id,
         )
-        await self._blocking(
-            self._ledger.forget_membership,
+        forgotten = await self._blocking(
+            self._ledger.forget_membership_if_unchanged,
             membership.org_id,
             membership.role_id,
             membership.user_id,
+            membership.updated_at,
         )
+        if not forgotten:
+            log.warning(
+                "expiry guard: the ledger row of user %s in role %s changed while the guard "
+                "removed it (a new grant?); the row is kept for its owner",
+                membership.user_id,
+                membership.role_id,
+            )
         late = self._clock() - membership.last_end
         log.error(
             "expiry guard: user %s still held role %s (organization %s) %d s after its last "

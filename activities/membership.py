@@ -10,6 +10,7 @@ activity retry idempotent.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -63,6 +64,11 @@ if TYPE_CHECKING:
 
     from jitflow.contracts.membership import Lease, MembershipKey
     from jitflow.contracts.trust import GrantTicket
+
+
+#: Grants being acquired at once per worker process (see ``acquire_lease``): the activity slots
+#: the main worker had before releases needed more of them.
+ACQUIRES_AT_ONCE = 100
 
 
 class MembershipLedger(Protocol):
@@ -125,6 +131,7 @@ class MembershipActivities:
         self._client = client
         self._task_queue = task_queue
         self._check_eviction = check_eviction
+        self._acquires = asyncio.Semaphore(ACQUIRES_AT_ONCE)
 
     @activity.defn(name=ADD_MEMBERSHIP.name)
     async def add_aptible_membership(self, call: AddMembershipCall) -> MembershipAdded:
@@ -216,8 +223,13 @@ class MembershipActivities:
 
     @activity.defn(name=ACQUIRE_LEASE.name)
     async def acquire_lease(self, request: LeaseRequest) -> LeaseGrant:
-        """Add the lease to the membership's owner, starting the owner when none runs."""
-        async with heartbeating():
+        """Add the lease to the membership's owner, starting the owner when none runs.
+
+        At most ``ACQUIRES_AT_ONCE`` at a time in this process: each re-runs the flow's
+        reducers on the hook threads, and a burst of approvals beyond what those threads serve
+        would spend the reducers' timeout waiting for a thread and refuse grants that were due.
+        The worker's other activities (removals, releases) are not limited this way."""
+        async with heartbeating(), self._acquires:
             return await self._acquire(request)
 
     async def _acquire(self, request: LeaseRequest) -> LeaseGrant:

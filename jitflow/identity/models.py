@@ -97,3 +97,5 @@ class OverdueMembership:
     last_end: datetime
     """When the last of its grants ended (its ticket's ``not_after``, or when it was closed)."""
     tickets: int
+    updated_at: datetime
+    """When its ledger row was last written: removal forgets the row only if still so."""

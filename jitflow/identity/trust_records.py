@@ -7,13 +7,13 @@ memberships jitflow created. Same database, same transactions.
 
 from __future__ import annotations
 
-import json
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Row, delete, select
 
+from jitflow.identity import ledger_overdue
 from jitflow.identity.errors import InvalidValue
 from jitflow.identity.models import KeyRecord, OverdueMembership
 from jitflow.identity.schema import (
@@ -31,9 +31,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def aware(value: datetime) -> datetime:
-    """In UTC whatever the backend: SQLite hands back naive timestamps (written in UTC)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+aware = ledger_overdue.aware
 
 
 def bounded(value: str, what: str, limit: int) -> str:
@@ -238,14 +236,7 @@ class TrustRecords:
     def issue_ticket_once(self, ticket_id: str, ticket: str) -> str:
         """Store ``ticket`` as the one ticket of ``ticket_id`` unless one is stored already;
         returns the stored one (the first issued wins, also between racing workers)."""
-        body = json.loads(ticket)
-        not_after = body.get("not_after")
-        columns = {
-            "org_id": str(body["org_id"]).lower(),
-            "role_id": str(body["role_id"]).lower(),
-            "user_id": str(body["user_id"]).lower(),
-            "not_after": aware(datetime.fromisoformat(not_after)) if not_after else None,
-        }
+        columns = ledger_overdue.ticket_columns(ticket)
         with self._transaction() as connection:
             connection.execute(
                 self._insert(issued_tickets)
@@ -296,58 +287,48 @@ class TrustRecords:
         return {row.user_id: row.state for row in rows}
 
     def overdue_memberships(self, at: datetime, grace: timedelta) -> list[OverdueMembership]:
-        """Ledger memberships whose every grant ended more than ``grace`` before ``at``.
-
-        A grant ends at its ticket's ``not_after`` or when it was closed, whichever is first; an
-        until-released ticket that is not closed holds the membership, whatever its age. A row
-        without any ticket (the ledger predates tickets) is not judged here, and neither is one
-        written within ``grace`` (a membership being added right now)."""
-        cutoff = at - grace
+        """Ledger memberships whose every grant ended more than ``grace`` before ``at`` (see
+        ``ledger_overdue``); a row that cannot be judged is skipped, never the whole list."""
+        cutoff = aware(at) - grace
         overdue: list[OverdueMembership] = []
         with self._transaction() as connection:
-            rows = connection.execute(
-                select(created_memberships).where(created_memberships.c.updated_at < cutoff)
-            ).all()
-            for row in rows:
-                tickets = connection.execute(
-                    select(issued_tickets.c.ticket_id, issued_tickets.c.not_after).where(
-                        issued_tickets.c.org_id == row.org_id,
-                        issued_tickets.c.role_id == row.role_id,
-                        issued_tickets.c.user_id == row.user_id,
-                    )
-                ).all()
-                if not tickets:
-                    continue
-                ids = [t.ticket_id for t in tickets]
-                closed = dict(
-                    connection.execute(
-                        select(closed_grants.c.ticket_id, closed_grants.c.closed_at).where(
-                            closed_grants.c.ticket_id.in_(ids)
-                        )
-                    ).all()
-                )
-                ends: list[datetime] = []
-                for ticket in tickets:
-                    limits = [
-                        aware(t) for t in (ticket.not_after, closed.get(ticket.ticket_id)) if t
-                    ]
-                    if not limits:
-                        break  # until released, and not released: the membership is held
-                    ends.append(min(limits))
-                else:
-                    last_end = max(ends)
-                    if last_end < cutoff:
-                        overdue.append(
-                            OverdueMembership(
-                                org_id=row.org_id,
-                                role_id=row.role_id,
-                                user_id=row.user_id,
-                                membership_id=row.membership_id,
-                                last_end=last_end,
-                                tickets=len(tickets),
-                            )
-                        )
+            ledger_overdue.fill_ticket_columns(connection)
+            rows = ledger_overdue.candidates(connection, cutoff)
+        for row in rows:
+            with self._transaction() as connection:
+                found = ledger_overdue.judge(connection, row, cutoff)
+            if found is not None:
+                overdue.append(found)
         return overdue
+
+    def overdue_membership(
+        self, org_id: str, role_id: str, user_id: str, at: datetime, grace: timedelta
+    ) -> OverdueMembership | None:
+        """The one membership, judged afresh: the guard asks again right before removing."""
+        key = _membership_key(org_id, role_id, user_id)
+        cutoff = aware(at) - grace
+        with self._transaction() as connection:
+            row = connection.execute(
+                select(created_memberships).where(*_membership_where(key))
+            ).one_or_none()
+            if row is None or aware(row.updated_at) >= cutoff:
+                return None
+            return ledger_overdue.judge(connection, row, cutoff)
+
+    def forget_membership_if_unchanged(
+        self, org_id: str, role_id: str, user_id: str, updated_at: datetime
+    ) -> bool:
+        """Drop the row only if nobody wrote it since ``updated_at`` (a new grant's add rewrites
+        it): the guard must never forget a membership it did not judge."""
+        key = _membership_key(org_id, role_id, user_id)
+        with self._transaction() as connection:
+            row = connection.execute(
+                select(created_memberships.c.updated_at).where(*_membership_where(key))
+            ).one_or_none()
+            if row is None or aware(row.updated_at) != aware(updated_at):
+                return False
+            connection.execute(delete(created_memberships).where(*_membership_where(key)))
+        return True
 
     def _set_membership(
         self, org_id: str, role_id: str, user_id: str, membership_id: str | None, state: str

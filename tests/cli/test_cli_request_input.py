@@ -191,8 +191,12 @@ def test_field_values_are_checked_against_the_flows_fields(tmp_path: Path) -> No
         encoding="utf-8",
     )
     config = load_config(flows)
-    resolved = resolve_request(config, _request(fields={"env": "prod", "count": "3"}))
+    resolved = resolve_request(config, _request(fields={"env": "prod", "count": "+3"}))
     assert resolved.fields["env"] == "prod"
+    assert resolved.fields["count"] == 3  # typed, as Sym hands int fields to reducers
+    # A flow whose on_change handlers may offer other choices: its Slack form checks them.
+    changing = resolve_request(config, _request(fields={"env": "dev"}), options_may_change=True)
+    assert changing.fields["env"] == "dev"
     refusals = {
         "env": ("admin", "field 'env' = 'admin' is not one of its values: staging, prod"),
         "count": ("many", "field 'count' = 'many' is not a whole number"),

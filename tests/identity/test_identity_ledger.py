@@ -104,3 +104,40 @@ def test_upgrading_fills_the_ticket_columns_of_tickets_issued_before(database_ur
     with IdentityStore(engine) as store:
         store.confirm_membership(ORG, ROLE, USER, "m-1")
         assert _overdue_users(store, datetime.now(UTC) + timedelta(minutes=6)) == [USER.lower()]
+
+
+def test_a_row_rewritten_by_a_new_grant_is_not_forgotten_by_the_guard(store: IdentityStore) -> None:
+    """The guard judged the row at one moment; a new grant's add rewrote it since: the guard's
+    forget must leave it, or the new membership would look like standing access."""
+    _granted(store, ("access-a", ENDED))
+    later = datetime.now(UTC) + timedelta(minutes=6)
+    [judged] = store.overdue_memberships(later, GRACE)
+    again = store.overdue_membership(ORG, ROLE, USER, later, GRACE)
+    assert again is not None and again.updated_at == judged.updated_at
+    store.intend_membership(ORG, ROLE, USER)  # a new grant is adding it again
+    fresh = store.overdue_membership(ORG, ROLE, USER, later, GRACE)
+    assert fresh is not None and fresh.updated_at != judged.updated_at  # the guard skips it
+    assert not store.forget_membership_if_unchanged(ORG, ROLE, USER, judged.updated_at)
+    assert store.created_membership(ORG, ROLE, USER) == "intended"
+    assert store.forget_membership_if_unchanged(ORG, ROLE, USER, fresh.updated_at)
+    assert store.created_membership(ORG, ROLE, USER) is None
+
+
+def test_tickets_written_without_the_columns_are_filled_and_judged(database_url: str) -> None:
+    """A jitflow from before migration 0004, serving requests pinned to it during an upgrade,
+    writes tickets without the columns; the guard fills them before judging."""
+    with IdentityStore.open(database_url) as store:
+        with store._transaction() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO issued_tickets (ticket_id, ticket, issued_at) VALUES (:i, :t, :at)"
+                ),
+                {
+                    "i": "access-live/run-1",
+                    "t": _ticket("access-live", T0 + timedelta(hours=8)),
+                    "at": T0,
+                },
+            )
+        _granted(store, ("access-a", ENDED))
+        # The old build's live ticket holds the membership: not overdue.
+        assert _overdue_users(store, datetime.now(UTC) + timedelta(minutes=6)) == []

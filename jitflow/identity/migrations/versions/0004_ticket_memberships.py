@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -38,7 +38,8 @@ def upgrade() -> None:
         sa.column("not_after", sa.DateTime(timezone=True)),
     )
     connection = op.get_bind()
-    for ticket_id, text in connection.execute(sa.select(tickets.c.ticket_id, tickets.c.ticket)):
+    rows = connection.execute(sa.select(tickets.c.ticket_id, tickets.c.ticket)).all()
+    for ticket_id, text in rows:
         body = json.loads(text)
         not_after = body.get("not_after")
         connection.execute(
@@ -48,7 +49,9 @@ def upgrade() -> None:
                 org_id=str(body["org_id"]).lower(),
                 role_id=str(body["role_id"]).lower(),
                 user_id=str(body["user_id"]).lower(),
-                not_after=datetime.fromisoformat(not_after) if not_after else None,
+                not_after=(
+                    datetime.fromisoformat(not_after).astimezone(UTC) if not_after else None
+                ),
             )
         )
 
