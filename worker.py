@@ -212,6 +212,7 @@ def build_worker(
         blocking=io,
         user_code=user_code,
         front_doors=front_doors,
+        implementations=implementations,
     )
     membership = MembershipActivities(
         aptible,

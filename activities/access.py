@@ -93,12 +93,17 @@ def missing_fields_text(flow_name: str, missing: list[str]) -> str:
 
 
 def resolve_request(
-    config: JitflowConfig, request: AccessRequestInput, *, options_may_change: bool = False
+    config: JitflowConfig,
+    request: AccessRequestInput,
+    *,
+    implementations: ImplementationCache | None = None,
 ) -> ResolvedRequest:
     """Check ``request`` against ``config``; raise ``RequestRefused`` naming the bad value.
 
-    ``options_may_change``: the flow's ``on_change_<field>`` handlers may offer other choices
-    than its fields' ``allowed_values``."""
+    ``implementations`` (the worker's loaded reducer modules) tells whether the flow has
+    ``on_change_<field>`` handlers, which may offer other choices than its fields'
+    ``allowed_values``; every caller that decides on a request passes the same one, so the
+    resolve step and the add-membership check judge its fields alike."""
     if request.invalid_values:
         problems = "; ".join(f"{key} = {text}" for key, text in request.invalid_values.items())
         raise RequestRefused(f"invalid input: {problems}")
@@ -139,7 +144,8 @@ def resolve_request(
         raise RequestRefused(str(error)) from None
 
     fields: dict[str, Any] = dict(request.fields)
-    bad_fields = field_problems(flow, fields, options_may_change=options_may_change)
+    changing = options_may_change(flow, implementations or ImplementationCache())
+    bad_fields = field_problems(flow, fields, options_may_change=changing)
     if bad_fields:
         raise RequestRefused("; ".join(bad_fields))
     fields = typed_fields(flow, fields)
@@ -187,6 +193,20 @@ def resolve_request(
     )
 
 
+def options_may_change(flow: Flow, implementations: ImplementationCache) -> bool:
+    """Whether the flow has ``on_change_<field>`` handlers (in its ``on_change`` files or its
+    implementation); a module that does not load is reported by the step after."""
+    if any(field.on_change for field in flow.params.prompt_fields):
+        return True
+    if flow.implementation is None:
+        return False
+    try:
+        loaded = implementations.get(flow.implementation, flow)
+    except ImplementationError:
+        return False
+    return any(name.startswith("on_change_") for name in loaded.handlers)
+
+
 class AccessActivities:
     """The activities that read the configuration for the access workflow.
 
@@ -216,9 +236,7 @@ class AccessActivities:
 
     def _resolve(self, request: AccessRequestInput) -> ResolvedRequest:
         try:
-            resolved = resolve_request(
-                self._config, request, options_may_change=self._options_may_change(request.flow)
-            )
+            resolved = resolve_request(self._config, request, implementations=self._implementations)
         except RequestRefused as refused:
             raise _refuse(str(refused)) from None
         flow = self._config.flows[resolved.flow_key]
@@ -233,19 +251,3 @@ class AccessActivities:
                 non_retryable=True,
             ) from None
         return resolved.model_copy(update={"handlers": tuple(sorted(loaded.handlers))})
-
-    def _options_may_change(self, flow_name: str) -> bool:
-        """Whether the flow has ``on_change_<field>`` handlers (in its ``on_change`` files or its
-        implementation); a module that does not load is reported by the step after."""
-        flow = self._config.flow_by_name(flow_name)
-        if flow is None:
-            return False
-        if any(field.on_change for field in flow.params.prompt_fields):
-            return True
-        if flow.implementation is None:
-            return False
-        try:
-            loaded = self._implementations.get(flow.implementation, flow)
-        except ImplementationError:
-            return False
-        return any(name.startswith("on_change_") for name in loaded.handlers)

@@ -40,6 +40,7 @@ from jitflow.contracts.events import (
 from jitflow.contracts.membership import Lease, LeaseRequest, MembershipKey
 from jitflow.contracts.names import ACCESS_WORKFLOW_TYPE, APPROVE_UPDATE
 from jitflow.contracts.trust import DecisionProof, GrantTicket, ticket_id
+from jitflow.reducer_runtime import ImplementationCache
 from jitflow.trust.checks import (
     CLOCK_SKEW,
     MAX_GRANT,
@@ -103,8 +104,10 @@ class GrantAuthority:
         blocking: Blocking | None = None,
         user_code: Blocking | None = None,
         front_doors: FrontDoorKeySource | None = None,
+        implementations: ImplementationCache | None = None,
     ) -> None:
         self._front_doors = front_doors
+        self._implementations = implementations or ImplementationCache()
         self._blocking = blocking or Blocking()
         self._user_code = user_code or Blocking()
         self._config = config
@@ -148,7 +151,10 @@ class GrantAuthority:
         converter = self._client.data_converter
         [started] = await converter.decode(list(payloads), [AccessRequestInput])
         try:
-            return resolve_request(self._config, started)
+            # On the configuration threads: it may load the flow's module (on_change handlers).
+            return await self._blocking(
+                resolve_request, self._config, started, implementations=self._implementations
+            )
         except RequestRefused as error:
             raise refuse(f"the request as started is not valid: {error}") from None
 

@@ -195,7 +195,19 @@ def test_field_values_are_checked_against_the_flows_fields(tmp_path: Path) -> No
     assert resolved.fields["env"] == "prod"
     assert resolved.fields["count"] == 3  # typed, as Sym hands int fields to reducers
     # A flow whose on_change handlers may offer other choices: its Slack form checks them.
-    changing = resolve_request(config, _request(fields={"env": "dev"}), options_may_change=True)
+    (impl := tmp_path / "on_change.py").write_text(
+        "def on_change_env(username, form_fields):\n    return form_fields\n", encoding="utf-8"
+    )
+    flow = next(iter(config.flows.values()))
+    fields = tuple(
+        f.model_copy(update={"on_change": str(impl)}) if f.name == "env" else f
+        for f in flow.params.prompt_fields
+    )
+    params = flow.params.model_copy(update={"prompt_fields": fields})
+    changing_config = config.model_copy(
+        update={"flows": {flow.key: flow.model_copy(update={"params": params})}}
+    )
+    changing = resolve_request(changing_config, _request(fields={"env": "dev"}))
     assert changing.fields["env"] == "dev"
     refusals = {
         "env": ("admin", "field 'env' = 'admin' is not one of its values: staging, prod"),
