@@ -101,9 +101,9 @@ class WorkerConfigError(RuntimeError):
 
 
 def eviction_check_enabled(environ: Mapping[str, str] | None = None) -> bool:
-    """``JITFLOW_EVICTION_CHECK`` (default on): after removing a membership, list the
-    organization's users to report when that was the user's last role and Aptible dropped them
-    from the organization. ``off`` saves that call (de-escalation is then one DELETE)."""
+    """``JITFLOW_EVICTION_CHECK`` (default on): after removing a membership that can have been
+    the user's last role (the identity store knows no other), list the organization's users to
+    report whether Aptible dropped them from the organization. ``off`` never lists."""
     value = (environ if environ is not None else os.environ).get(EVICTION_CHECK_ENV, "on")
     return value.strip().lower() not in {"off", "0", "false", "no"}
 

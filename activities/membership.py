@@ -62,6 +62,7 @@ if TYPE_CHECKING:
 
     from temporalio.activity import Info
 
+    from activities.aptible.credentials import AptibleCredentials
     from jitflow.contracts.membership import Lease, MembershipKey
     from jitflow.contracts.trust import GrantTicket
 
@@ -80,6 +81,9 @@ class MembershipLedger(Protocol):
         self, org_id: str, role_id: str, user_id: str, membership_id: str | None
     ) -> None: ...
     def forget_membership(self, org_id: str, role_id: str, user_id: str) -> None: ...
+    def holds_another_role(self, org_id: str, user_id: str, role_id: str) -> bool: ...
+    def saw_standing_role(self, org_id: str, user_id: str) -> None: ...
+    def saw_still_member(self, org_id: str, user_id: str) -> None: ...
 
 
 class Authority(Protocol):
@@ -167,7 +171,11 @@ class MembershipActivities:
             # Whether or not the POST went out, the owner treats a failed add as "maybe there"
             # and removes what the ledger says jitflow created: nothing to flag here.
             raise as_temporal_failure(error) from None
-        if not grant.preexisting:
+        if grant.preexisting:
+            # Standing access keeps the user in the organization: no later removal of one of
+            # their grants there is their last role (see ``_left_organization``).
+            await self._blocking(self._ledger.saw_standing_role, key.org_id, key.user_id)
+        else:
             await self._blocking(self._ledger.confirm_membership, *ledger, grant.membership_id)
         activity.logger.info(
             "membership of user %s in role %s: %s",
@@ -201,14 +209,12 @@ class MembershipActivities:
                 key.user_id,
                 call.membership_id,
                 org_id=key.org_id,
-                # One more list call per removal, to say when Aptible dropped the user from the
-                # organization because this was their last role there.
-                check_organization=self._check_eviction,
             )
+            await self._blocking(self._ledger.forget_membership, *ledger)
+            left = await self._left_organization(key, creds)
         except Exception as error:
             raise as_temporal_failure(error) from None
-        await self._blocking(self._ledger.forget_membership, *ledger)
-        if removal.left_organization:
+        if left:
             activity.logger.warning(
                 "removing user %s from role %s removed their last role in organization %s",
                 key.user_id,
@@ -218,8 +224,36 @@ class MembershipActivities:
         return MembershipRemoved(
             removed=removal.removed,
             already_absent=removal.already_absent,
-            left_organization=bool(removal.left_organization),
+            left_organization=left,
         )
+
+    async def _left_organization(self, key: MembershipKey, creds: AptibleCredentials) -> bool:
+        """Whether this removal was the user's last role, so Aptible dropped them from the
+        organization: one listing of its users, made only when the role can have been their
+        last (the identity store knows no other role of theirs there). The listing that still
+        finds them is remembered, so their next removals need none."""
+        if not self._check_eviction:
+            return False
+        org, user = key.org_id, key.user_id
+        if await self._blocking(self._ledger.holds_another_role, org, user, key.role_id):
+            return False
+        try:
+            present = await self._aptible.still_in_organization(creds, org, user)
+        except AptibleError as error:
+            # The membership is gone, which is what matters: a failed report must not fail
+            # (and so repeat) the removal.
+            activity.logger.warning(
+                "removed user %s from role %s, but could not tell whether it was their last "
+                "role in organization %s: %s",
+                user,
+                key.role_id,
+                org,
+                error.message,
+            )
+            return False
+        if present:
+            await self._blocking(self._ledger.saw_still_member, org, user)
+        return not present
 
     @activity.defn(name=ACQUIRE_LEASE.name)
     async def acquire_lease(self, request: LeaseRequest) -> LeaseGrant:

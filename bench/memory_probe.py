@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SETTINGS = ("default", "jitflow")
+SETTINGS = ("default", "jitflow", "unsandboxed")
 
 
 def _rss_mb() -> float:
@@ -60,6 +60,10 @@ async def _measure(setting: str, runs: int) -> dict[str, Any]:
         options: dict[str, Any] = {"deployment_config": deployment.worker_config()}
         if setting == "jitflow":
             options["workflow_runner"] = workflow_runner()
+        elif setting == "unsandboxed":
+            from temporalio.worker import UnsandboxedWorkflowRunner
+
+            options["workflow_runner"] = UnsandboxedWorkflowRunner()
         fake = FakeActivities()
         request = AccessRequestInput(
             flow="plain", target="admin", requester="alice@example.com", reason="probe"

@@ -378,22 +378,17 @@ class AptibleClient:
         membership_id: str | None = None,
         *,
         org_id: str | None = None,
-        check_organization: bool = False,
         user_email: str | None = None,
     ) -> MembershipRemoval:
         """Make sure ``user_id`` no longer holds ``role_id``: de-escalation.
 
         With the ``membership_id`` kept from the escalation this is one DELETE; without it the role
         is listed to find the user's membership. A 404 or no membership is success
-        (``already_absent``). With ``check_organization`` (and ``org_id``) the organization's users
-        are read afterwards to report whether Aptible evicted the user (their last role there);
-        otherwise ``left_organization`` is None, sparing those calls.
+        (``already_absent``). ``org_id`` only enriches messages.
         """
         role = normalize_id(role_id, "role id")
         user = normalize_id(user_id, "user id")
         org = normalize_id(org_id, "organization id") if org_id else None
-        if check_organization and org is None:
-            raise AptibleInvalidInput("check_organization needs the org_id to check")
         who = _user_phrase(user, user_email)
         subject = Subject(f"removing {who} from role {role}", role_id=role, organization_id=org)
         await self._refuse_bot_itself(credentials, user, subject)
@@ -411,25 +406,13 @@ class AptibleClient:
                 removed = True
             elif response.status_code != 404:
                 raise_for_status(response, subject)
-        left: bool | None = None
-        if check_organization and org is not None:
-            left = not await self._in_organization(credentials, org, user, tally)
         if removed:
             log.info("Aptible: removed %s from role %s%s", who, role, subject.where())
         else:
             log.info(
                 "Aptible: %s did not hold role %s%s; nothing to remove", who, role, subject.where()
             )
-        if left and org is not None:
-            # A cached listing would still "find" them for a new request.
-            self.users.forget((credentials.username, org))
-            log.warning(
-                "Aptible: %s left organization %s with their last role there (Aptible evicts "
-                "such users; they need a new invitation to return)",
-                who,
-                org,
-            )
-        return MembershipRemoval(role, user, target, removed, not removed, left, tally.calls)
+        return MembershipRemoval(role, user, target, removed, not removed, tally.calls)
 
     async def _refuse_bot_itself(
         self, credentials: AptibleCredentials, user: str, subject: Subject
@@ -447,6 +430,26 @@ class AptibleClient:
         """Check a target role before use: it exists, is in ``org_id``, is neither owner-type nor
         SCIM-managed, and the bot may manage its memberships. Problems become ``warnings``."""
         return await check_role(self, credentials, org_id, role_id)
+
+    async def still_in_organization(
+        self, credentials: AptibleCredentials, org_id: str, user_id: str
+    ) -> bool:
+        """Whether the user still holds a role in the organization (their last role's removal
+        made Aptible drop them); a user found gone is forgotten by the shared user listing, so
+        a new request does not "find" them there."""
+        org = normalize_id(org_id, "organization id")
+        user = normalize_id(user_id, "user id")
+        present = await self._in_organization(credentials, org, user, CallTally())
+        if not present:
+            # A cached listing would still "find" them for a new request.
+            self.users.forget((credentials.username, org))
+            log.warning(
+                "Aptible: user %s left organization %s with their last role there (Aptible "
+                "evicts such users; they need a new invitation to return)",
+                user,
+                org,
+            )
+        return present
 
     async def _in_organization(
         self, credentials: AptibleCredentials, org: str, user: str, tally: CallTally

@@ -58,9 +58,8 @@ class MembershipRemoval:
     """The result of :meth:`AptibleClient.remove_membership`.
 
     ``removed``: this call deleted the membership. ``already_absent``: there was nothing to delete
-    (404, or the user held no such membership), which is success too. ``left_organization``: the
-    user no longer holds any role in the organization (Aptible evicted them); ``None`` when it was
-    not checked.
+    (404, or the user held no such membership), which is success too. Whether the user left the
+    organization with it is :meth:`AptibleClient.still_in_organization`'s question.
     """
 
     role_id: str
@@ -68,7 +67,6 @@ class MembershipRemoval:
     membership_id: str | None
     removed: bool
     already_absent: bool
-    left_organization: bool | None
     api_calls: int
 
 

@@ -101,6 +101,7 @@ created_memberships = Table(
     Column("state", String(16), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     CheckConstraint("state IN ('intended', 'created')", name="ck_created_memberships_state"),
+    Index("ix_created_memberships_user", "org_id", "user_id"),
 )
 """Memberships jitflow created, or was about to create (``intended``: written before the POST),
 so that one found later is known to be jitflow's and not standing access. A row goes when the
@@ -121,3 +122,15 @@ issued_tickets = Table(
 """The one grant ticket issued per request run: a retried or replayed acquire gets the same
 ticket back (same end), so a reused approval can never lengthen a grant. The membership and the
 end are also columns, for the expiry guard (``None`` ends: until released)."""
+
+standing_roles_seen = Table(
+    "standing_roles_seen",
+    metadata,
+    Column("org_id", String(64), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+)
+"""When jitflow last saw the user hold a role of the organization that jitflow did not create
+(standing access found at an escalation, or the user still in the organization after a removal
+with no jitflow membership left): until that sighting is old, removing a grant cannot have been
+their last role, so the eviction report needs no Aptible call."""

@@ -24,6 +24,7 @@ from jitflow.identity import migrate
 from jitflow.identity.csv_format import ServiceKey, parse_users_csv, render_users_csv
 from jitflow.identity.database import create_store_engine, database_url_from_env, safe_url
 from jitflow.identity.errors import DatabaseUnavailable, UserExists, UserNotFound
+from jitflow.identity.last_role import LastRoleRecords
 from jitflow.identity.models import CsvApplyReport, Identity, User
 from jitflow.identity.schema import identities, user_keys, users
 from jitflow.identity.trust_records import TrustRecords, aware
@@ -83,7 +84,7 @@ def _key(service_type: str, external_id: str) -> ServiceKey:
     return kind, normalize_external_id(kind, external_id)
 
 
-class IdentityStore(TrustRecords):
+class IdentityStore(TrustRecords, LastRoleRecords):
     """Users and identities in a SQL database, schema migrated when the store is opened."""
 
     def __init__(self, engine: Engine, *, migrate_schema: bool = True) -> None:

@@ -96,7 +96,6 @@ async def test_deescalation_is_idempotent(
         bot, EXAMPLE_READONLY_ROLE_ID, BOB, grant.membership_id
     )
     assert removal.removed and not removal.already_absent and removal.api_calls == 1
-    assert removal.left_organization is None
     assert "bob@example.com" not in emulator.admin.member_emails(EXAMPLE_READONLY_ROLE_ID)
     by_id = await client.remove_membership(bot, EXAMPLE_READONLY_ROLE_ID, BOB, grant.membership_id)
     assert by_id.already_absent and not by_id.removed and by_id.api_calls == 1
@@ -119,30 +118,23 @@ async def test_deescalation_never_removes_the_bot_itself(
     assert EXAMPLE_BOT_EMAIL in emulator.admin.member_emails(EXAMPLE_ADMIN_ROLE_ID)
 
 
-async def test_removal_reports_eviction_from_the_organization(
+async def test_still_in_organization_tells_when_the_last_role_evicted_the_user(
     client: AptibleClient, bot: AptibleCredentials, emulator: RunningAptibleEmulator
 ) -> None:
     state = fresh_state()
     loner = add_user(state, "loner@example.com", roles=())
     add_membership(state, EXAMPLE_READONLY_ROLE_ID, loner)
     emulator.admin.load_state(state)
+    assert await client.find_user_by_email(bot, EXAMPLE_ORG_ID, "loner@example.com") is not None
     grant = await client.ensure_membership(bot, EXAMPLE_ADMIN_ROLE_ID, loner)
-    kept = await client.remove_membership(
-        bot,
-        EXAMPLE_ADMIN_ROLE_ID,
-        loner,
-        grant.membership_id,
-        org_id=EXAMPLE_ORG_ID,
-        check_organization=True,
-    )
-    assert kept.removed and kept.left_organization is False
-    evicted = await client.remove_membership(
-        bot, EXAMPLE_READONLY_ROLE_ID, loner, org_id=EXAMPLE_ORG_ID, check_organization=True
-    )
-    assert evicted.removed and evicted.left_organization is True
+    kept = await client.remove_membership(bot, EXAMPLE_ADMIN_ROLE_ID, loner, grant.membership_id)
+    assert kept.removed
+    assert await client.still_in_organization(bot, EXAMPLE_ORG_ID, loner) is True
+    evicted = await client.remove_membership(bot, EXAMPLE_READONLY_ROLE_ID, loner)
+    assert evicted.removed
+    assert await client.still_in_organization(bot, EXAMPLE_ORG_ID, loner) is False
+    # The shared user listing forgot them: a new request does not "find" them.
     assert await client.find_user_by_email(bot, EXAMPLE_ORG_ID, "loner@example.com") is None
-    with pytest.raises(AptibleInvalidInput, match="org_id"):
-        await client.remove_membership(bot, EXAMPLE_ADMIN_ROLE_ID, loner, check_organization=True)
 
 
 async def test_preflight_role(
