@@ -29,6 +29,7 @@ from activities.aptible.errors import AptibleError
 from activities.blocking import Blocking
 from activities.bot_credentials import BotCredentials
 from activities.heartbeats import heartbeating
+from activities.lease_news import tell_lease_ended
 from jitflow.contracts.activities import (
     ACQUIRE_LEASE,
     ADD_MEMBERSHIP,
@@ -37,6 +38,7 @@ from jitflow.contracts.activities import (
 )
 from jitflow.contracts.membership import (
     AddMembershipCall,
+    LeaseEnded,
     LeaseGrant,
     LeaseRelease,
     LeaseReleased,
@@ -200,14 +202,27 @@ class MembershipActivities:
         # standing access never is, whoever schedules this activity and with whatever input.
         recorded = await self._blocking(self._ledger.created_membership, *ledger)
         if recorded is None:
-            return MembershipRemoved(removed=False, already_absent=True, left_organization=False)
+            result = MembershipRemoved(removed=False, already_absent=True, left_organization=False)
+        else:
+            result = await self._remove_recorded(key, call.membership_id)
+        if call.tell:
+            news = LeaseEnded(
+                membership_workflow_id=key.workflow_id, membership_removed=True, remaining_leases=0
+            )
+            await tell_lease_ended(self._client, call.tell, news)
+        return result
+
+    async def _remove_recorded(
+        self, key: MembershipKey, membership_id: str | None
+    ) -> MembershipRemoved:
+        ledger = (key.org_id, key.role_id, key.user_id)
         try:
             creds = await self._credentials.for_integration(key.integration_key)
             removal = await self._aptible.remove_membership(
                 creds,
                 key.role_id,
                 key.user_id,
-                call.membership_id,
+                membership_id,
                 org_id=key.org_id,
             )
             await self._blocking(self._ledger.forget_membership, *ledger)

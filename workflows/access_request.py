@@ -32,8 +32,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from jitflow.contracts.events import EventData, HookCall, HookOutcome
     from jitflow.contracts.hooks import HOOKS
-    from jitflow.contracts.membership import LeaseRelease, LeaseRequest, MembershipKey
-    from jitflow.contracts.names import ACCESS_WORKFLOW_TYPE
+    from jitflow.contracts.membership import (
+        LeaseEnded,
+        LeaseRelease,
+        LeaseRequest,
+        MembershipKey,
+    )
+    from jitflow.contracts.names import ACCESS_WORKFLOW_TYPE, LEASE_ENDED_SIGNAL
     from jitflow.contracts.trust import DecisionProof
     from jitflow.trust.checks import MAX_GRANT_SECONDS
     from jitflow.trust.directory import DIRECTORY
@@ -44,10 +49,16 @@ with workflow.unsafe.imports_passed_through():
     from workflows.notifications import RequestNotifier
     from workflows.request_events import RequestEvents
     from workflows.request_view import RequestView
+    from workflows.role_membership import LEASE_END_NEWS
 
 
 #: Patch id: requests of a flow with a Slack integration are announced and followed in Slack.
 SLACK_NOTIFICATIONS = "slack-notifications"
+
+#: How long after its end a request waits for its owner's ``LeaseEnded`` before it releases
+#: the lease itself (an owner that was terminated, or news that got lost). The owner removes
+#: the membership on its own timer either way; this only bounds how late the request records it.
+NEWS_GRACE = timedelta(minutes=5)
 
 
 @workflow.defn(name=ACCESS_WORKFLOW_TYPE, versioning_behavior=VersioningBehavior.PINNED)
@@ -74,6 +85,9 @@ class AccessRequestWorkflow:
         self._proof: DecisionProof | None = None  # the approver's, for the grant path to check
         self._after_escalate: asyncio.Future[HookOutcome] | None = None
         self._notifier: RequestNotifier | None = None  # a flow with Slack, from this build on
+        # From the LEASE_END_NEWS build on, the owner tells the request when its lease ended.
+        self._hears_news = False
+        self._news: LeaseEnded | None = None
 
     # --- the run -----------------------------------------------------------------------------
 
@@ -248,6 +262,7 @@ class AccessRequestWorkflow:
         self._lease_requested = True
         self._view.show(state, self._duration, "granting access")
         request = LeaseRequest(key=self._membership_key(), lease=lease, proof=self._proof)
+        self._hears_news = workflow.patched(LEASE_END_NEWS)
         # A cancel while the lease is being taken waits for it: releasing first would leave a
         # lease that lands afterwards holding the membership to its end.
         grant = await steps.shielded(lambda: calls.acquire(resolved, request), then_cancel=True)
@@ -259,30 +274,41 @@ class AccessRequestWorkflow:
         )
 
     async def _hold(self) -> None:
-        """Wait until the grant ends, or a ``revoke`` update arrives."""
+        """Wait until the grant ends, or a ``revoke`` update arrives.
+
+        From the ``LEASE_END_NEWS`` build on, the end is the owner's ``LeaseEnded`` (sent once
+        the membership is gone), with a timer at the end plus ``NEWS_GRACE`` in case it never
+        comes: one workflow task at the end instead of a release round trip."""
         state = self._state
         timeout = None
         summary = "access held until revoked"
         if state.expires_at is not None:
             timeout = max(state.expires_at - workflow.now(), timedelta(milliseconds=1))
             summary = f"access ends at {state.expires_at.isoformat(timespec='seconds')}"
+            if self._hears_news:
+                timeout += NEWS_GRACE
         self._view.show(state, self._duration, summary)
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
-                lambda: self._revocation is not None, timeout=timeout, timeout_summary=summary
+                lambda: self._revocation is not None or self._news is not None,
+                timeout=timeout,
+                timeout_summary=summary,
             )
 
     async def _deescalate(self) -> None:
         """Release the lease (retried without limit); then, access gone, the hooks."""
         state = self._state
         self._view.show(state, self._duration, "removing access")
-        released = await calls.release(
-            LeaseRelease(
-                key=self._membership_key(),
-                holder=state.workflow_id,
-                reason="revoked" if self._revocation else "ended",
+        if self._news is not None:
+            released = self._news.as_release()  # the owner already removed what was due
+        else:
+            released = await calls.release(
+                LeaseRelease(
+                    key=self._membership_key(),
+                    holder=state.workflow_id,
+                    reason="revoked" if self._revocation else "ended",
+                )
             )
-        )
         revoker = self._revocation.by if self._revocation else None
         if state.escalated_at is not None:
             state.deescalated_at = workflow.now()
@@ -341,6 +367,20 @@ class AccessRequestWorkflow:
             self._state.revoke_message = revocation.message
         await workflow.wait_condition(lambda: self._released or self._state.final)
         return UpdateOutcome(accepted=True, status=self._state.status, message=revocation.message)
+
+    @workflow.signal(name=LEASE_ENDED_SIGNAL)
+    def lease_ended(self, news: LeaseEnded) -> None:
+        """The owner's news that this request's lease ended on its timer. Anyone can signal, so
+        it counts only after the grant's own end and from this grant's owner: it ends the wait
+        and is recorded, and changes no membership (the owner removes on its own timer)."""
+        state = self._state
+        if not self._hears_news or self._news is not None or state.expires_at is None:
+            return
+        if workflow.now() < state.expires_at:
+            return
+        if news.membership_workflow_id != self._membership_key().workflow_id:
+            return
+        self._news = news
 
     @revoke.validator
     def _validate_revoke(self, revocation: Revocation) -> None:

@@ -25,7 +25,9 @@ with workflow.unsafe.imports_passed_through():
     from jitflow.contracts.membership import (
         AddMembershipCall,
         Lease,
+        LeaseEnded,
         LeaseGrant,
+        LeaseHolderRun,
         LeaseReleased,
         LeaseRequest,
         MembershipRecord,
@@ -37,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         membership_title,
     )
     from jitflow.contracts.names import (
+        LEASE_ENDED_SIGNAL,
         MEMBERSHIP_VANISHED_SIGNAL,
         MEMBERSHIP_WORKFLOW_TYPE,
     )
@@ -49,6 +52,11 @@ with workflow.unsafe.imports_passed_through():
 #: Patch id: news that the membership vanished is only noted (before: the owner stopped counting
 #: the membership, so it was never removed at the end).
 VANISHED_ONLY_NOTED = "vanished-only-noted"
+
+#: Patch id: requests whose lease ended on its timer are told (``LeaseEnded``) once the
+#: membership is gone, by the removal activity (or by the owner when the membership stays),
+#: instead of each sending a release and waiting for the owner's answer.
+LEASE_END_NEWS = "lease-end-news"
 
 #: Continue-as-new once the history holds this many events (or when the server suggests it).
 HISTORY_LIMIT = 2000
@@ -91,6 +99,9 @@ class RoleMembershipWorkflow:
         # Only runs told of a vanished membership before the ``VANISHED_ONLY_NOTED`` patch set
         # this: they do not put the membership back for the current grants.
         self._vanished = start.vanished
+        # Requests whose lease ended on its timer and that were not told yet (LEASE_END_NEWS).
+        self._untold: list[LeaseHolderRun] = []
+        self._news: bool | None = None  # whether this run tells them (the patch, asked once)
         self._refused_start = bool(start.leases) and workflow.info().continued_run_id is None
         if self._refused_start:
             # Only a continue-as-new of an owner carries leases in its input; any other start
@@ -164,13 +175,44 @@ class RoleMembershipWorkflow:
             if lease.ends_at is not None and lease.ends_at <= now:
                 self._drop(holder)
                 self._note("lease_ended", holder, f"ended at {lease.ends_at.isoformat()}")
+                if lease.ticket is not None and self._tells_news():
+                    self._untold.append(
+                        LeaseHolderRun(holder=holder, run_id=lease.ticket.holder_run_id)
+                    )
         if self._leases and self._membership is None and not self._vanished:
             await self._add()
         elif not self._leases and self._membership is not None:
             await self._remove()
+        if self._untold:
+            await self._tell_untold()
         self._applied = version
 
+    def _tells_news(self) -> bool:
+        """Whether this run tells requests their lease ended (asked once per run, at its first
+        add or lease end, so the patch marker lands outside the removal's workflow task)."""
+        if self._news is None:
+            self._news = workflow.patched(LEASE_END_NEWS)
+        return self._news
+
+    async def _tell_untold(self) -> None:
+        """Tell the requests whose lease ended while the membership stays (other leases, or
+        standing access) or went without a removal call; a request that cannot be told falls
+        back, after a grace, to releasing its lease itself."""
+        news = LeaseEnded(
+            membership_workflow_id=workflow.info().workflow_id,
+            membership_removed=False,
+            remaining_leases=len(self._leases),
+        )
+        untold, self._untold = self._untold, []
+        for run in untold:
+            handle = workflow.get_external_workflow_handle(run.holder, run_id=run.run_id)
+            try:
+                await handle.signal(LEASE_ENDED_SIGNAL, news)
+            except Exception as error:  # a closed or unknown request: nothing to tell
+                self._note("lease_end_not_told", run.holder, type(error).__name__)
+
     async def _add(self) -> None:
+        self._tells_news()
         try:
             added = await steps.call(
                 contract.ADD_MEMBERSHIP,
@@ -226,6 +268,7 @@ class RoleMembershipWorkflow:
                         key=self._key,
                         membership_id=membership.membership_id,
                         closed=tuple(self._closed),
+                        tell=tuple(self._untold),
                     ),
                     summary=f"Remove user {self._key.user_id} from role {self._key.role_id}",
                     start_to_close=timedelta(minutes=2),
@@ -249,6 +292,7 @@ class RoleMembershipWorkflow:
                 delay = min(delay * 2, REMOVAL_RETRY_MAX)
         self._membership = None
         self._closed = []
+        self._untold = []  # the removal told them
         self._removals += 1
         note = "already absent" if removed.already_absent else "removed"
         if removed.left_organization:

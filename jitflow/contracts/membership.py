@@ -156,6 +156,32 @@ class MembershipAdded(Contract):
     preexisting: bool
 
 
+class LeaseHolderRun(Contract):
+    """One run of a request that held a lease (a ticket names it: ``ticket_id``)."""
+
+    holder: str
+    run_id: str
+
+
+class LeaseEnded(Contract):
+    """News from the owner to a request whose lease ended on its timer: the membership is gone
+    (``membership_removed``), or stays for other leases or standing access. Anyone can send a
+    signal, so this is no proof: the request only records it, and only after its own end."""
+
+    membership_workflow_id: str
+    membership_removed: bool
+    remaining_leases: int
+
+    def as_release(self) -> LeaseReleased:
+        """What a release would have answered."""
+        return LeaseReleased(
+            membership_workflow_id=self.membership_workflow_id,
+            released=True,
+            membership_removed=self.membership_removed,
+            remaining_leases=self.remaining_leases,
+        )
+
+
 class RemoveMembershipCall(Contract):
     """Make sure ``key``'s membership no longer exists in Aptible."""
 
@@ -164,6 +190,9 @@ class RemoveMembershipCall(Contract):
     closed: tuple[str, ...] = ()
     """Ticket ids (``ticket_id``) of the grants that ended: recorded before the removal, so an
     add replayed with one of their tickets is refused."""
+    tell: tuple[LeaseHolderRun, ...] = ()
+    """Requests whose lease ended on its timer: sent ``LeaseEnded`` once the membership is gone,
+    so they record the end without a release round trip."""
 
 
 class MembershipRemoved(Contract):

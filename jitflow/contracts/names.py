@@ -30,6 +30,8 @@ ADD_LEASE_UPDATE = "add_lease"
 RELEASE_LEASE_UPDATE = "release_lease"
 STATE_QUERY = "state"
 MEMBERSHIP_VANISHED_SIGNAL = "membership_vanished"
+#: ``AccessRequest``'s signal from its membership's owner when its lease ended on its timer.
+LEASE_ENDED_SIGNAL = "lease_ended"
 
 #: Slack: the front door's signing key in Secrets Manager (``jitflow slack serve``), and the
 #: environment variable naming another secret. Workers read its public key to accept the

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import pytest_asyncio
@@ -35,7 +35,7 @@ from jitflow.contracts.membership import LeaseGrant, LeaseRelease, LeaseReleased
 from jitflow.contracts.names import hooks_task_queue
 from jitflow.testing.signing import signing_client
 from jitflow.trust.directory import DIRECTORY
-from workflows.access_request import AccessRequestWorkflow
+from workflows.access_request import NEWS_GRACE, AccessRequestWorkflow
 
 RESOLVED = ResolvedRequest(
     flow_key="plain",
@@ -62,6 +62,7 @@ class FakeActivities:
     def __init__(self) -> None:
         self.acquired: list[LeaseRequest] = []
         self.released: list[LeaseRelease] = []
+        self.released_at: list[datetime] = []
         self.on_approve = HookOutcome(called=True)
 
     @activity.defn(name=contract.RESOLVE_REQUEST.name)
@@ -101,6 +102,7 @@ class FakeActivities:
     @activity.defn(name=contract.RELEASE_LEASE.name)
     async def release(self, release: LeaseRelease) -> LeaseReleased:
         self.released.append(release)
+        self.released_at.append(activity.info().current_attempt_scheduled_time)
         return LeaseReleased(
             membership_workflow_id=release.key.workflow_id,
             released=True,
@@ -163,6 +165,9 @@ async def test_an_approver_grants_and_the_grant_ends_on_time(
     assert fake.released[0].reason == "ended"
     assert state.expires_at is not None and state.escalated_at is not None
     assert state.expires_at - state.escalated_at == timedelta(hours=1)
+    # No owner here to send ``LeaseEnded``: the request releases its lease itself, once the
+    # grace for that news has passed (the owner removes on its own timer in the meantime).
+    assert fake.released_at[-1] >= state.expires_at + NEWS_GRACE
 
 
 @pytest.mark.asyncio(loop_scope="session")
