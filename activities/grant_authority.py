@@ -37,7 +37,7 @@ from jitflow.contracts.events import (
     PermissionsCall,
     UserData,
 )
-from jitflow.contracts.membership import Lease, LeaseRequest, MembershipKey
+from jitflow.contracts.membership import Lease, LeaseEnded, LeaseRequest, MembershipKey
 from jitflow.contracts.names import ACCESS_WORKFLOW_TYPE, APPROVE_UPDATE
 from jitflow.contracts.trust import DecisionProof, GrantTicket, ticket_id
 from jitflow.reducer_runtime import ImplementationCache
@@ -414,3 +414,9 @@ class GrantAuthority:
         """Record grants as ended, before their membership is removed."""
         if ids:
             await self._blocking(self._store.close_grants, list(ids))
+
+    async def vouch(self, news: LeaseEnded) -> LeaseEnded:
+        """Sign a removal's news to a request with the worker's key (the request's validator
+        verifies it: a forged update cannot make a request record an end that did not happen)."""
+        unsigned = news.model_copy(update={"key_id": self._signer.key_id, "signature": ""})
+        return unsigned.model_copy(update={"signature": self._signer.sign(unsigned.signed_bytes())})

@@ -1,41 +1,71 @@
-"""Telling requests that their lease ended on its timer (``LeaseEnded``), from the removal.
+"""Telling requests that their lease ended on its timer and the membership is gone.
 
-The removal activity sends this right after the membership is gone, so a request records its end
-without releasing its lease and waiting for the owner's answer: no extra activity, update or
-owner workflow task per removal. Sending is best effort: a request that gets no news releases
-its lease itself after a grace (``workflows.access_request``), so a failure here is only logged.
+The removal activity sends each such request a ``LeaseEnded`` update, signed with the worker's
+key, right after the removal: the request records its end without releasing its lease and
+waiting for the owner's answer (no extra activity, owner update or owner workflow task per
+removal). The request's validator refuses news whose signature does not verify, so a forged
+update changes nothing. Sending is best effort: a request that hears nothing releases its lease
+itself after a grace (``workflows.access_request.NEWS_GRACE``), so a failure is only logged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.service import RPCError, RPCStatusCode
 
 from jitflow.contracts.membership import LeaseEnded, LeaseHolderRun
-from jitflow.contracts.names import LEASE_ENDED_SIGNAL
+from jitflow.contracts.names import LEASE_ENDED_UPDATE
 
 logger = logging.getLogger(__name__)
 
+Vouch = Callable[[LeaseEnded], Awaitable[LeaseEnded]]
+"""Signs the news with the worker's key (``GrantAuthority.vouch``)."""
+
 
 async def tell_lease_ended(
-    client: Client, runs: tuple[LeaseHolderRun, ...], news: LeaseEnded
+    client: Client,
+    runs: tuple[LeaseHolderRun, ...],
+    *,
+    membership_workflow_id: str,
+    vouch: Vouch,
 ) -> None:
-    """Signal each request run; a closed or unknown one needs no news."""
+    """Send each request run its signed news; a closed or unknown run needs none."""
 
     async def tell(run: LeaseHolderRun) -> None:
+        news = await vouch(
+            LeaseEnded(
+                membership_workflow_id=membership_workflow_id,
+                holder=run.holder,
+                holder_run_id=run.run_id,
+                membership_removed=True,
+                remaining_leases=0,
+            )
+        )
         handle = client.get_workflow_handle(run.holder, run_id=run.run_id)
         try:
-            await handle.signal(LEASE_ENDED_SIGNAL, news)
+            await handle.start_update(
+                LEASE_ENDED_UPDATE,
+                news,
+                id=f"lease-ended/{run.run_id}",
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            )
         except RPCError as error:
             if error.status != RPCStatusCode.NOT_FOUND:
-                logger.warning(
-                    "could not tell request %s that its lease ended (%s); it releases the "
-                    "lease itself after a grace",
-                    run.holder,
-                    error.status.name if error.status else "RPC error",
-                )
+                _not_told(run, error.status.name if error.status else "RPC error")
+        except WorkflowUpdateFailedError as error:
+            _not_told(run, f"refused: {error.cause}")
 
     await asyncio.gather(*(tell(run) for run in runs))
+
+
+def _not_told(run: LeaseHolderRun, why: str) -> None:
+    logger.warning(
+        "could not tell request %s that its lease ended (%s); it releases the lease itself "
+        "after a grace",
+        run.holder,
+        why,
+    )

@@ -97,6 +97,7 @@ class Authority(Protocol):
         self, key: MembershipKey, tickets: tuple[GrantTicket, ...], now: datetime
     ) -> GrantTicket: ...
     async def close(self, ids: tuple[str, ...]) -> None: ...
+    async def vouch(self, news: LeaseEnded) -> LeaseEnded: ...
 
 
 def as_temporal_failure(error: Exception) -> Exception:
@@ -206,10 +207,12 @@ class MembershipActivities:
         else:
             result = await self._remove_recorded(key, call.membership_id)
         if call.tell:
-            news = LeaseEnded(
-                membership_workflow_id=key.workflow_id, membership_removed=True, remaining_leases=0
+            await tell_lease_ended(
+                self._client,
+                call.tell,
+                membership_workflow_id=key.workflow_id,
+                vouch=self._authority.vouch,
             )
-            await tell_lease_ended(self._client, call.tell, news)
         return result
 
     async def _remove_recorded(
@@ -250,24 +253,24 @@ class MembershipActivities:
         if not self._check_eviction:
             return False
         org, user = key.org_id, key.user_id
-        if await self._blocking(self._ledger.holds_another_role, org, user, key.role_id):
-            return False
         try:
+            if await self._blocking(self._ledger.holds_another_role, org, user, key.role_id):
+                return False
             present = await self._aptible.still_in_organization(creds, org, user)
-        except AptibleError as error:
+            if present:
+                await self._blocking(self._ledger.saw_still_member, org, user)
+        except Exception as error:
             # The membership is gone, which is what matters: a failed report must not fail
-            # (and so repeat) the removal.
+            # (and so repeat, as "already absent") the removal.
             activity.logger.warning(
                 "removed user %s from role %s, but could not tell whether it was their last "
                 "role in organization %s: %s",
                 user,
                 key.role_id,
                 org,
-                error.message,
+                error.message if isinstance(error, AptibleError) else type(error).__name__,
             )
             return False
-        if present:
-            await self._blocking(self._ledger.saw_still_member, org, user)
         return not present
 
     @activity.defn(name=ACQUIRE_LEASE.name)

@@ -76,10 +76,13 @@ def test_update_and_query_names_match_the_workflows() -> None:
         names.DENY_UPDATE,
         names.REVOKE_UPDATE,
         names.CANCEL_UPDATE,
+        names.LEASE_ENDED_UPDATE,
     }
+    assert set(access.signals) == {names.LEASE_END_HINT_SIGNAL, names.LEASE_END_NOTICE_SIGNAL}
     assert set(access.queries) == {names.STATUS_QUERY}
     assert set(owner.updates) == {names.ADD_LEASE_UPDATE, names.RELEASE_LEASE_UPDATE}
     assert set(owner.queries) == {names.STATE_QUERY}
+    assert set(owner.signals) == {names.MEMBERSHIP_VANISHED_SIGNAL}
 
 
 def test_release_lease_still_reads_the_bare_holder_string_of_older_callers() -> None:

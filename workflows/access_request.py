@@ -34,13 +34,20 @@ with workflow.unsafe.imports_passed_through():
     from jitflow.contracts.hooks import HOOKS
     from jitflow.contracts.membership import (
         LeaseEnded,
+        LeaseEndHint,
+        LeaseEndNotice,
         LeaseRelease,
         LeaseRequest,
         MembershipKey,
     )
-    from jitflow.contracts.names import ACCESS_WORKFLOW_TYPE, LEASE_ENDED_SIGNAL
+    from jitflow.contracts.names import (
+        ACCESS_WORKFLOW_TYPE,
+        LEASE_END_HINT_SIGNAL,
+        LEASE_END_NOTICE_SIGNAL,
+        LEASE_ENDED_UPDATE,
+    )
     from jitflow.contracts.trust import DecisionProof
-    from jitflow.trust.checks import MAX_GRANT_SECONDS
+    from jitflow.trust.checks import MAX_GRANT_SECONDS, lease_ended_refusal
     from jitflow.trust.directory import DIRECTORY
     from workflows import permissions as rules
     from workflows import request_activities as calls
@@ -54,6 +61,10 @@ with workflow.unsafe.imports_passed_through():
 
 #: Patch id: requests of a flow with a Slack integration are announced and followed in Slack.
 SLACK_NOTIFICATIONS = "slack-notifications"
+
+#: Patch id: news of a lease's end is a signed ``lease_news`` update (before, in one unreleased
+#: build, an unsigned ``lease_ended`` signal that anyone could forge).
+SIGNED_LEASE_NEWS = "signed-lease-news"
 
 #: How long after its end a request waits for its owner's ``LeaseEnded`` before it releases
 #: the lease itself (an owner that was terminated, or news that got lost). The owner removes
@@ -85,9 +96,13 @@ class AccessRequestWorkflow:
         self._proof: DecisionProof | None = None  # the approver's, for the grant path to check
         self._after_escalate: asyncio.Future[HookOutcome] | None = None
         self._notifier: RequestNotifier | None = None  # a flow with Slack, from this build on
-        # From the LEASE_END_NEWS build on, the owner tells the request when its lease ended.
+        # From the LEASE_END_NEWS build on, the owner tells the request when its lease ended:
+        # signed news that the membership is gone, or a hint that the lease ended (then the
+        # request releases it to hear the outcome).
         self._hears_news = False
-        self._news: LeaseEnded | None = None
+        self._signed_news = False
+        self._news: LeaseEnded | LeaseEndNotice | None = None
+        self._hinted = False
 
     # --- the run -----------------------------------------------------------------------------
 
@@ -263,6 +278,7 @@ class AccessRequestWorkflow:
         self._view.show(state, self._duration, "granting access")
         request = LeaseRequest(key=self._membership_key(), lease=lease, proof=self._proof)
         self._hears_news = workflow.patched(LEASE_END_NEWS)
+        self._signed_news = self._hears_news and workflow.patched(SIGNED_LEASE_NEWS)
         # A cancel while the lease is being taken waits for it: releasing first would leave a
         # lease that lands afterwards holding the membership to its end.
         grant = await steps.shielded(lambda: calls.acquire(resolved, request), then_cancel=True)
@@ -290,7 +306,7 @@ class AccessRequestWorkflow:
         self._view.show(state, self._duration, summary)
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
-                lambda: self._revocation is not None or self._news is not None,
+                lambda: self._revocation is not None or self._news is not None or self._hinted,
                 timeout=timeout,
                 timeout_summary=summary,
             )
@@ -368,19 +384,51 @@ class AccessRequestWorkflow:
         await workflow.wait_condition(lambda: self._released or self._state.final)
         return UpdateOutcome(accepted=True, status=self._state.status, message=revocation.message)
 
-    @workflow.signal(name=LEASE_ENDED_SIGNAL)
+    @workflow.update(name=LEASE_ENDED_UPDATE)
     def lease_ended(self, news: LeaseEnded) -> None:
-        """The owner's news that this request's lease ended on its timer. Anyone can signal, so
-        it counts only after the grant's own end and from this grant's owner: it ends the wait
-        and is recorded, and changes no membership (the owner removes on its own timer)."""
+        """The removal's signed news that this grant's lease ended and the membership is gone:
+        the request records the end without releasing. Only a validated update reaches history,
+        so replay trusts what it finds there."""
+        if self._news is None:
+            self._news = news
+
+    @lease_ended.validator
+    def _validate_lease_ended(self, news: LeaseEnded) -> None:
         state = self._state
-        if not self._hears_news or self._news is not None or state.expires_at is None:
+        if not self._signed_news or state.escalated_at is None or state.final:
+            raise ValueError("this request holds no lease that could have ended")
+        refusal = lease_ended_refusal(
+            news,
+            holder=state.workflow_id,
+            run_id=workflow.info().run_id,
+            owner_id=self._membership_key().workflow_id,
+            directory=DIRECTORY,
+        )
+        if refusal:
+            raise ValueError(refusal)
+
+    @workflow.signal(name=LEASE_END_HINT_SIGNAL)
+    def lease_end_hint(self, hint: LeaseEndHint) -> None:
+        """The owner's hint that this grant's lease ended while the membership stays. Anyone can
+        signal, so it only ends the wait after the grant's own end, and the request then
+        releases its lease to hear the outcome from the owner (as without any news)."""
+        state = self._state
+        if not self._signed_news or state.expires_at is None or workflow.now() < state.expires_at:
             return
-        if workflow.now() < state.expires_at:
+        if hint.membership_workflow_id == self._membership_key().workflow_id:
+            self._hinted = True
+
+    @workflow.signal(name=LEASE_END_NOTICE_SIGNAL)
+    def lease_end_notice(self, notice: LeaseEndNotice) -> None:
+        """Replays the one unreleased build that took an unsigned signal as news (its runs
+        lack the ``SIGNED_LEASE_NEWS`` marker); every later request ignores it."""
+        state = self._state
+        if not self._hears_news or self._signed_news or self._news is not None:
             return
-        if news.membership_workflow_id != self._membership_key().workflow_id:
+        if state.expires_at is None or workflow.now() < state.expires_at:
             return
-        self._news = news
+        if notice.membership_workflow_id == self._membership_key().workflow_id:
+            self._news = notice
 
     @revoke.validator
     def _validate_revoke(self, revocation: Revocation) -> None:

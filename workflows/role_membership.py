@@ -11,12 +11,13 @@ loop, so two grants of one role never race. Its history is the membership's audi
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import VersioningBehavior
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from jitflow.contracts import activities as contract
@@ -25,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from jitflow.contracts.membership import (
         AddMembershipCall,
         Lease,
-        LeaseEnded,
+        LeaseEndHint,
         LeaseGrant,
         LeaseHolderRun,
         LeaseReleased,
@@ -39,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
         membership_title,
     )
     from jitflow.contracts.names import (
-        LEASE_ENDED_SIGNAL,
+        LEASE_END_HINT_SIGNAL,
         MEMBERSHIP_VANISHED_SIGNAL,
         MEMBERSHIP_WORKFLOW_TYPE,
     )
@@ -53,9 +54,10 @@ with workflow.unsafe.imports_passed_through():
 #: the membership, so it was never removed at the end).
 VANISHED_ONLY_NOTED = "vanished-only-noted"
 
-#: Patch id: requests whose lease ended on its timer are told (``LeaseEnded``) once the
-#: membership is gone, by the removal activity (or by the owner when the membership stays),
-#: instead of each sending a release and waiting for the owner's answer.
+#: Patch id: requests whose lease ended on its timer are told so once the membership is gone,
+#: by the removal activity (a signed ``LeaseEnded``), or hinted by the owner when the membership
+#: stays, instead of each sending a release and waiting for the owner's answer; such leases are
+#: tombstoned like released ones, so a copy of one is never held again.
 LEASE_END_NEWS = "lease-end-news"
 
 #: Continue-as-new once the history holds this many events (or when the server suggests it).
@@ -176,9 +178,11 @@ class RoleMembershipWorkflow:
                 self._drop(holder)
                 self._note("lease_ended", holder, f"ended at {lease.ends_at.isoformat()}")
                 if lease.ticket is not None and self._tells_news():
-                    self._untold.append(
-                        LeaseHolderRun(holder=holder, run_id=lease.ticket.holder_run_id)
-                    )
+                    run_id = lease.ticket.holder_run_id
+                    # Its request no longer releases it: the tombstone a release would have
+                    # left keeps a re-sent copy of this lease from holding the membership.
+                    self._tombstones.append(ticket_id(holder, run_id))
+                    self._untold.append(LeaseHolderRun(holder=holder, run_id=run_id))
         if self._leases and self._membership is None and not self._vanished:
             await self._add()
         elif not self._leases and self._membership is not None:
@@ -195,21 +199,20 @@ class RoleMembershipWorkflow:
         return self._news
 
     async def _tell_untold(self) -> None:
-        """Tell the requests whose lease ended while the membership stays (other leases, or
-        standing access) or went without a removal call; a request that cannot be told falls
-        back, after a grace, to releasing its lease itself."""
-        news = LeaseEnded(
-            membership_workflow_id=workflow.info().workflow_id,
-            membership_removed=False,
-            remaining_leases=len(self._leases),
-        )
+        """Hint the requests whose lease ended while the membership stays (other leases, or
+        standing access) that it did: each then releases its lease at once to hear the outcome
+        from this owner, instead of waiting out its grace. A closed request needs no hint."""
+        hint = LeaseEndHint(membership_workflow_id=workflow.info().workflow_id)
         untold, self._untold = self._untold, []
-        for run in untold:
+
+        async def tell(run: LeaseHolderRun) -> None:
             handle = workflow.get_external_workflow_handle(run.holder, run_id=run.run_id)
             try:
-                await handle.signal(LEASE_ENDED_SIGNAL, news)
-            except Exception as error:  # a closed or unknown request: nothing to tell
+                await handle.signal(LEASE_END_HINT_SIGNAL, hint)
+            except FailureError as error:
                 self._note("lease_end_not_told", run.holder, type(error).__name__)
+
+        await asyncio.gather(*(tell(run) for run in untold))
 
     async def _add(self) -> None:
         self._tells_news()

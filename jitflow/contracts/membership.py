@@ -7,13 +7,13 @@ activities it schedules all speak these. Ids and flags only: never a credential.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import model_validator
 
 from jitflow.contracts.access import TimelineEntry
 from jitflow.contracts.base import Contract
-from jitflow.contracts.trust import DecisionProof, GrantTicket
+from jitflow.contracts.trust import DecisionProof, GrantTicket, canonical_bytes
 
 
 class MembershipKey(Contract):
@@ -164,13 +164,22 @@ class LeaseHolderRun(Contract):
 
 
 class LeaseEnded(Contract):
-    """News from the owner to a request whose lease ended on its timer: the membership is gone
-    (``membership_removed``), or stays for other leases or standing access. Anyone can send a
-    signal, so this is no proof: the request only records it, and only after its own end."""
+    """The worker's word to one request run that its lease ended on the owner's timer and the
+    membership is gone, signed with the worker's key (``signed_bytes``), so that the request's
+    update validator can tell it from a forgery (anyone can send updates and signals)."""
 
+    version: Literal[1] = 1
     membership_workflow_id: str
+    holder: str
+    holder_run_id: str
     membership_removed: bool
     remaining_leases: int
+    key_id: str = ""
+    signature: str = ""
+
+    def signed_bytes(self) -> bytes:
+        fields = self.model_dump(mode="json", exclude={"signature"})
+        return canonical_bytes("jitflow-lease-ended-v1", fields)
 
     def as_release(self) -> LeaseReleased:
         """What a release would have answered."""
@@ -182,6 +191,31 @@ class LeaseEnded(Contract):
         )
 
 
+class LeaseEndNotice(Contract):
+    """What one unreleased build (55cb574) signalled instead of ``LeaseEnded``, unsigned: kept
+    only so its recorded histories replay; requests from later builds ignore it."""
+
+    membership_workflow_id: str
+    membership_removed: bool
+    remaining_leases: int
+
+    def as_release(self) -> LeaseReleased:
+        return LeaseReleased(
+            membership_workflow_id=self.membership_workflow_id,
+            released=True,
+            membership_removed=self.membership_removed,
+            remaining_leases=self.remaining_leases,
+        )
+
+
+class LeaseEndHint(Contract):
+    """The owner's unsigned hint that a request's lease ended while the membership stays (for
+    another lease, or standing access). It proves nothing: after its end, the request releases
+    its lease to hear the outcome from the owner itself, without waiting out ``NEWS_GRACE``."""
+
+    membership_workflow_id: str
+
+
 class RemoveMembershipCall(Contract):
     """Make sure ``key``'s membership no longer exists in Aptible."""
 
@@ -191,8 +225,8 @@ class RemoveMembershipCall(Contract):
     """Ticket ids (``ticket_id``) of the grants that ended: recorded before the removal, so an
     add replayed with one of their tickets is refused."""
     tell: tuple[LeaseHolderRun, ...] = ()
-    """Requests whose lease ended on its timer: sent ``LeaseEnded`` once the membership is gone,
-    so they record the end without a release round trip."""
+    """Requests whose lease ended on its timer: sent a signed ``LeaseEnded`` once the membership
+    is gone, so they record the end without a release round trip."""
 
 
 class MembershipRemoved(Contract):

@@ -30,8 +30,13 @@ ADD_LEASE_UPDATE = "add_lease"
 RELEASE_LEASE_UPDATE = "release_lease"
 STATE_QUERY = "state"
 MEMBERSHIP_VANISHED_SIGNAL = "membership_vanished"
-#: ``AccessRequest``'s signal from its membership's owner when its lease ended on its timer.
-LEASE_ENDED_SIGNAL = "lease_ended"
+#: ``AccessRequest``'s update from the removal activity (a signed ``LeaseEnded``: the membership
+#: is gone), and its signal from the owner (``LeaseEndHint``: the lease ended, the membership
+#: stays), both when its lease ended on the owner's timer.
+LEASE_ENDED_UPDATE = "lease_news"
+LEASE_END_HINT_SIGNAL = "lease_end_hint"
+#: The unsigned signal of one unreleased build (``LeaseEndNotice``), replayed only.
+LEASE_END_NOTICE_SIGNAL = "lease_ended"
 
 #: Slack: the front door's signing key in Secrets Manager (``jitflow slack serve``), and the
 #: environment variable naming another secret. Workers read its public key to accept the

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from jitflow.contracts.base import normalize_email
-from jitflow.contracts.membership import Lease, MembershipKey
+from jitflow.contracts.membership import Lease, LeaseEnded, MembershipKey
 from jitflow.contracts.trust import DecisionProof, GrantTicket
 from jitflow.trust.directory import TrustDirectory
 
@@ -133,4 +133,19 @@ def lease_refusal(
         return f"the lease ends after its grant ticket allows ({ticket.not_after.isoformat()})"
     if ticket.duration_seconds != lease.duration_seconds:
         return "the lease's duration differs from its grant ticket's"
+    return None
+
+
+def lease_ended_refusal(
+    news: LeaseEnded, *, holder: str, run_id: str, owner_id: str, directory: TrustDirectory
+) -> str | None:
+    """Why a request must refuse ``news`` of its lease's end: not for this run of this request
+    from this request's owner, or not signed by a jitflow worker."""
+    if (news.holder, news.holder_run_id) != (holder, run_id):
+        return "the news is for another request run"
+    if news.membership_workflow_id != owner_id:
+        return "the news is from another membership's owner"
+    worker_key = directory.worker_key(news.key_id) if news.key_id else None
+    if worker_key is None or not worker_key.verify(news.signed_bytes(), news.signature):
+        return "the news's signature does not verify with the worker's key"
     return None

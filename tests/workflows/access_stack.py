@@ -326,3 +326,6 @@ class AdmitAll:
 
     async def close(self, ids: tuple[str, ...]) -> None:
         return None
+
+    async def vouch(self, news: Any) -> Any:
+        return news  # unsigned: a request's validator refuses it

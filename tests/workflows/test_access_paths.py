@@ -422,8 +422,12 @@ async def test_a_removal_that_fails_for_good_is_retried_until_it_works(stack: St
     assert final.status == "deescalated"
     assert "bob@example.com" not in stack.members(ADMIN_ROLE)
     assert state.membership_workflow_id is not None
-    owner = stack.client.get_workflow_handle(state.membership_workflow_id)
-    owner_state = await owner.query("state", result_type=RoleMembershipState)
+    owner = stack.client.get_workflow_handle(
+        state.membership_workflow_id, result_type=RoleMembershipState
+    )
+    # The request hears of the removal from the removal activity itself, a moment before the
+    # owner records the activity's result: its audit is read once it finished.
+    owner_state = await owner.result()
     events = [entry.event for entry in owner_state.audit]
     assert "membership_removal_failed" in events
     assert events.index("membership_removal_failed") < events.index("membership_removed")

@@ -1,11 +1,13 @@
-"""A grant that ends on its timer is told so by its membership's owner (``LeaseEnded``).
+"""A grant that ends on its timer is told so by its membership's owner, not released.
 
 Before, each ending request released its lease with an activity whose update waited for the
-owner's removal: two more activities' worth of round trips, an update and two owner workflow
-tasks per removal. Now the removal activity signals the request once the membership is gone (the
-owner signals it itself when the membership stays, for another grant or standing access), and the
-request records the end in one workflow task. News is no proof: it counts only after the grant's
-own end and from the grant's owner; the owner removes on its own timer whatever a signal says.
+owner's removal: another activity, an owner update and two owner workflow tasks per removal. Now
+the removal activity sends the request a ``lease_ended`` update signed with the worker's key
+once the membership is gone, and the request records the end in one workflow task. When the
+membership stays (another grant, standing access) the owner signals an unsigned hint, and the
+request releases its lease to hear the outcome from the owner. Neither is proof of anything: the
+update's validator refuses news that does not verify, a hint counts only after the grant's end,
+and the owner removes on its own timer whatever a caller sends.
 """
 
 from __future__ import annotations
@@ -16,12 +18,22 @@ from typing import Any
 import pytest
 from access_stack import ADMIN_ROLE, DEVELOPERS_ROLE, Stack, keep_history, status, wait_for
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from jitflow.contracts import activities as contract
 from jitflow.contracts.access import AccessState, Decision, Revocation
-from jitflow.contracts.membership import LeaseEnded
-from jitflow.contracts.names import LEASE_ENDED_SIGNAL, RELEASE_LEASE_UPDATE
+from jitflow.contracts.membership import (
+    LeaseEnded,
+    LeaseEndHint,
+    LeaseRequest,
+    RoleMembershipState,
+)
+from jitflow.contracts.names import (
+    ADD_LEASE_UPDATE,
+    LEASE_END_HINT_SIGNAL,
+    LEASE_ENDED_UPDATE,
+    RELEASE_LEASE_UPDATE,
+)
 from workflows.access_request import AccessRequestWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -56,20 +68,32 @@ def _activity_types(events: list[Any]) -> list[str]:
     ]
 
 
-def _signals(events: list[Any]) -> list[str]:
-    return [
-        event.workflow_execution_signaled_event_attributes.signal_name
-        for event in events
-        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
-    ]
-
-
 def _updates(events: list[Any]) -> list[str]:
     return [
         event.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
         for event in events
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
     ]
+
+
+def _signalled_external(events: list[Any]) -> bool:
+    return any(
+        event.event_type == EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED
+        for event in events
+    )
+
+
+def _forged(handle: WorkflowHandle[Any, Any], owner_id: str, run_id: str) -> LeaseEnded:
+    """News as an attacker can write it: every field right, the signature not the worker's."""
+    return LeaseEnded(
+        membership_workflow_id=owner_id,
+        holder=handle.id,
+        holder_run_id=run_id,
+        membership_removed=True,
+        remaining_leases=0,
+        key_id="SHA256:forged",
+        signature="Zm9yZ2Vk",
+    )
 
 
 async def test_an_ending_grant_is_told_by_the_removal_and_releases_nothing(stack: Stack) -> None:
@@ -81,24 +105,26 @@ async def test_an_ending_grant_is_told_by_the_removal_and_releases_nothing(stack
     # Recorded right after the removal, not at the end of the fallback grace.
     assert (final.deescalated_at - final.expires_at).total_seconds() < 30
     events = await _events(handle)
-    assert LEASE_ENDED_SIGNAL in _signals(events)
+    assert LEASE_ENDED_UPDATE in _updates(events)
     assert contract.RELEASE_LEASE.name not in _activity_types(events)
     owner = stack.client.get_workflow_handle(owner_id)
     assert RELEASE_LEASE_UPDATE not in _updates(await _events(owner))
-    await keep_history(handle, "expiry_told_by_the_removal")
-    await keep_history(owner, "membership_owner_removal_tells_the_request")
+    await keep_history(handle, "expiry_told_by_signed_news")
+    await keep_history(owner, "membership_owner_removal_sends_signed_news")
 
 
-async def test_news_before_the_grant_ends_is_ignored(stack: Stack) -> None:
-    """Anyone can signal: early news neither ends the request nor touches the membership."""
+async def test_forged_news_and_early_hints_change_nothing(stack: Stack) -> None:
     handle, owner_id = await _escalated(stack, requester="carol@example.com", duration="1h")
-    forged = LeaseEnded(
-        membership_workflow_id=owner_id, membership_removed=True, remaining_leases=0
-    )
-    await stack.raw_client.get_workflow_handle(handle.id).signal(LEASE_ENDED_SIGNAL, forged)
+    run_id = (await handle.describe()).run_id
+    attacker = stack.raw_client.get_workflow_handle(handle.id)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await attacker.execute_update(LEASE_ENDED_UPDATE, _forged(handle, owner_id, run_id))
+    assert "signature does not verify" in str(refused.value.cause)
+    await attacker.signal(LEASE_END_HINT_SIGNAL, LeaseEndHint(membership_workflow_id=owner_id))
     await asyncio.sleep(1)
     assert (await status(handle)).status == "escalated"
     assert "carol@example.com" in stack.members(ADMIN_ROLE)
+    assert LEASE_ENDED_UPDATE not in _updates(await _events(handle))
     await handle.execute_update(AccessRequestWorkflow.revoke, Revocation(by="carol@example.com"))
     final: AccessState = await handle.result()
     assert final.status == "deescalated"
@@ -106,7 +132,29 @@ async def test_news_before_the_grant_ends_is_ignored(stack: Stack) -> None:
     assert "carol@example.com" not in stack.members(ADMIN_ROLE)
 
 
-async def test_the_owner_tells_a_grant_that_ends_while_another_keeps_the_membership(
+async def test_with_its_owner_terminated_a_forged_end_still_leads_to_a_cleanup(
+    stack: Stack,
+) -> None:
+    """The owner cannot send news; an attacker's forged news is refused, and their hint only
+    makes the request release its lease, which starts a cleanup owner that removes it."""
+    handle, owner_id = await _escalated(stack, requester="bob@example.com", duration=5)
+    run_id = (await handle.describe()).run_id
+    await stack.raw_client.get_workflow_handle(owner_id).terminate("attacker")
+    expires_at = (await status(handle)).expires_at
+    assert expires_at is not None
+    await asyncio.sleep(6)
+    attacker = stack.raw_client.get_workflow_handle(handle.id)
+    with pytest.raises(WorkflowUpdateFailedError):
+        await attacker.execute_update(LEASE_ENDED_UPDATE, _forged(handle, owner_id, run_id))
+    assert "bob@example.com" in stack.members(ADMIN_ROLE)
+    await attacker.signal(LEASE_END_HINT_SIGNAL, LeaseEndHint(membership_workflow_id=owner_id))
+    final: AccessState = await asyncio.wait_for(handle.result(), timeout=60)
+    assert final.status == "deescalated"
+    assert "cleanup owner" in (final.timeline[-1].message or "")
+    assert "bob@example.com" not in stack.members(ADMIN_ROLE)
+
+
+async def test_the_owner_hints_a_grant_that_ends_while_another_keeps_the_membership(
     stack: Stack,
 ) -> None:
     short, owner_id = await _escalated(stack, requester="bob@example.com", duration=5)
@@ -114,21 +162,41 @@ async def test_the_owner_tells_a_grant_that_ends_while_another_keeps_the_members
     final: AccessState = await asyncio.wait_for(short.result(), timeout=30)
     assert final.status == "deescalated"
     assert "bob@example.com" in stack.members(ADMIN_ROLE), "the later grant still covers it"
-    assert contract.RELEASE_LEASE.name not in _activity_types(await _events(short))
+    # The hint made it release at once (the owner answers that the lease had ended).
+    assert contract.RELEASE_LEASE.name in _activity_types(await _events(short))
     owner = stack.client.get_workflow_handle(owner_id)
-    owner_events = await _events(owner)
-    assert any(
-        event.event_type == EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED
-        for event in owner_events
-    )
+    assert _signalled_external(await _events(owner))
     await long.execute_update(AccessRequestWorkflow.revoke, Revocation(by="bob@example.com"))
     assert (await long.result()).status == "deescalated"
     assert "bob@example.com" not in stack.members(ADMIN_ROLE)
-    await keep_history(short, "overlap_short_told_by_the_owner")
-    await keep_history(owner, "membership_owner_tells_an_overlapped_request")
+    await keep_history(short, "overlap_short_hinted_by_the_owner")
+    await keep_history(owner, "membership_owner_hints_an_overlapped_request")
 
 
-async def test_standing_access_ends_the_grant_with_the_owner_s_news(stack: Stack) -> None:
+async def test_a_copy_of_a_lease_that_ended_on_its_timer_is_refused(stack: Stack) -> None:
+    """Nothing releases a lease that ended on the owner's timer any more; the owner tombstones
+    it itself, so a requester who re-sends a copy of it (ticket and all, read from the owner's
+    state) cannot hold the membership past the other grant that keeps it."""
+    short, owner_id = await _escalated(stack, requester="bob@example.com", duration=5)
+    long, _ = await _escalated(stack, requester="bob@example.com", duration=10)
+    owner = stack.raw_client.get_workflow_handle(owner_id)
+    held = await owner.query("state", result_type=RoleMembershipState)
+    copy = next(lease for lease in held.leases if lease.holder == short.id)
+    assert copy.ticket is not None and copy.ticket.not_after is not None
+    await short.result()
+    stretched = copy.model_copy(update={"ends_at": copy.ticket.not_after})
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await owner.execute_update(ADD_LEASE_UPDATE, LeaseRequest(key=held.key, lease=stretched))
+    assert "already released" in str(refused.value.cause)
+    assert (await long.result()).status == "deescalated"
+    for _ in range(100):
+        if "bob@example.com" not in stack.members(ADMIN_ROLE):
+            break
+        await asyncio.sleep(0.1)
+    assert "bob@example.com" not in stack.members(ADMIN_ROLE)
+
+
+async def test_standing_access_ends_the_grant_after_the_owner_s_hint(stack: Stack) -> None:
     assert "alice@example.com" in stack.members(DEVELOPERS_ROLE)
     handle = await stack.start(target="developers", duration=5)
     await wait_for(handle, lambda s: s.ready_for_decision)
@@ -138,7 +206,4 @@ async def test_standing_access_ends_the_grant_with_the_owner_s_news(stack: Stack
     final: AccessState = await asyncio.wait_for(handle.result(), timeout=30)
     assert final.status == "deescalated" and final.preexisting is True
     assert "alice@example.com" in stack.members(DEVELOPERS_ROLE)
-    events = await _events(handle)
-    assert LEASE_ENDED_SIGNAL in _signals(events)
-    assert contract.RELEASE_LEASE.name not in _activity_types(events)
-    await keep_history(handle, "preexisting_membership_told_by_the_owner")
+    await keep_history(handle, "preexisting_membership_hinted_by_the_owner")
