@@ -57,7 +57,7 @@ from jitflow.trust.directory import DIRECTORY
 from jitflow.trust.front_door_key import FrontDoorKeys, keep_front_doors_fresh
 from jitflow.trust.refresh import keep_people_fresh, load_people
 from jitflow.trust.worker_key import WorkerKeyring, worker_key_secret_name
-from jitflow.worker_tuning import workflow_cache_size, workflow_runner
+from jitflow.worker_tuning import tune_allocator, workflow_cache_size, workflow_runner
 from workflows.access_request import AccessRequestWorkflow
 from workflows.mass_revocation import MassRevocationWorkflow
 from workflows.reconcile import ReconcileWorkflow
@@ -316,6 +316,7 @@ async def run_worker(
     when the deployment has no current version: a first start, never a restart mid-upgrade), or
     ``never``.
     """
+    tune_allocator()
     path = config_path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH
     queue = task_queue or os.environ.get(TASK_QUEUE_ENV) or DEFAULT_TASK_QUEUE
     config = load_worker_config(path)

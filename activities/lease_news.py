@@ -13,14 +13,31 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
-from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateStage
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from jitflow.contracts.membership import LeaseEnded, LeaseHolderRun
 from jitflow.contracts.names import LEASE_ENDED_UPDATE
 
 logger = logging.getLogger(__name__)
+
+#: How long, and how many times, the removal asks a request to accept its news. The membership
+#: is already gone by then, so this only bounds how long the owner waits to record the removal;
+#: a request that never accepts releases its lease itself after its grace.
+NEWS_RPC_TIMEOUT = timedelta(seconds=10)
+NEWS_ATTEMPTS = 3
+_TRANSIENT = {
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+}
 
 Vouch = Callable[[LeaseEnded], Awaitable[LeaseEnded]]
 """Signs the news with the worker's key (``GrantAuthority.vouch``)."""
@@ -46,18 +63,30 @@ async def tell_lease_ended(
             )
         )
         handle = client.get_workflow_handle(run.holder, run_id=run.run_id)
-        try:
-            await handle.start_update(
-                LEASE_ENDED_UPDATE,
-                news,
-                id=f"lease-ended/{run.run_id}",
-                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-            )
-        except RPCError as error:
-            if error.status != RPCStatusCode.NOT_FOUND:
-                _not_told(run, error.status.name if error.status else "RPC error")
-        except WorkflowUpdateFailedError as error:
-            _not_told(run, f"refused: {error.cause}")
+        why = ""
+        for _ in range(NEWS_ATTEMPTS):  # one update id: a repeat is the same update
+            try:
+                await handle.start_update(
+                    LEASE_ENDED_UPDATE,
+                    news,
+                    id=f"lease-ended/{run.run_id}",
+                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                    rpc_timeout=NEWS_RPC_TIMEOUT,
+                )
+                return
+            except RPCError as error:
+                if error.status == RPCStatusCode.NOT_FOUND:
+                    return  # the request has ended: it needs no news
+                why = error.status.name if error.status else "RPC error"
+                if error.status not in _TRANSIENT:
+                    break
+            except WorkflowUpdateFailedError as error:
+                why = f"refused: {error.cause}"
+                break
+            except WorkflowUpdateRPCTimeoutOrCancelledError:
+                # A busy request worker: the update may still land; asking again is harmless.
+                why = f"no answer within {NEWS_RPC_TIMEOUT.total_seconds():.0f}s"
+        _not_told(run, why)
 
     await asyncio.gather(*(tell(run) for run in runs))
 

@@ -32,7 +32,7 @@ EXAMPLE_DIR = BENCH_DIR.parent / "examples" / "aptible"
 FLOW = "aptible_access"
 APPROVER = "bob@example.com"
 ROLES = 20
-USERS = 50
+USERS = 150
 """``ROLES * USERS`` distinct (role, user) pairs: the most grants that can be live at once."""
 DEVELOPERS_ROLE_ID = "de4e1000-0000-4000-8000-0000000000d1"
 _NAMESPACE = uuid.UUID("6c1f3b9e-2f57-4a38-9b1c-3a3c0be9c000")
@@ -51,7 +51,7 @@ def user_id(index: int) -> str:
 
 
 def allowed_durations() -> list[int]:
-    return list(range(1, 181)) + list(range(185, 601, 5))
+    return list(range(1, 181)) + list(range(185, 601, 5)) + list(range(610, 1201, 10))
 
 
 def write_config(folder: Path = CONFIG_DIR) -> Path:

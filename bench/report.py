@@ -65,8 +65,11 @@ def evaluate_targets(document: dict[str, Any]) -> list[dict[str, Any]]:
                 calls["per_deescalation"] <= 1,
             )
         )
-        rss = largest["worker_peak_rss_mb"]
-        targets.append(_target(f"worker peak RSS at {n} grants (MB)", "< 300", rss, rss < 300))
+        at_1000 = next((r for r in document["revocation"] if r["grants"] == 1000), largest)
+        rss = at_1000["worker_peak_rss_mb"]
+        targets.append(
+            _target(f"worker peak RSS at {at_1000['grants']} grants (MB)", "< 250", rss, rss < 250)
+        )
     tokens = document.get("token_requests_whole_run", 0)
     lifetimes = max(1, -(-int(document["wall_time_s"]) // TOKEN_LIFETIME_S))
     targets.append(
@@ -236,6 +239,9 @@ def render_table(document: dict[str, Any]) -> str:
                 f"{run['grants']} grants: worker peak RSS MB", run["worker_peak_rss_mb"], ""
             )
         )
+    growth = rss_growth_per_1000(document.get("revocation", []))
+    if growth is not None:
+        lines.append(pair.format("worker RSS growth per 1000 grants MB", _fmt(growth), ""))
     for run in document.get("revocation", []):
         floor = run.get("floor_removal") or {}
         lines.append(
@@ -304,3 +310,14 @@ def render_table(document: dict[str, Any]) -> str:
     lines.append(f"problems other than speed: {len(problems) or 'none'}")
     lines += [f"  {problem}" for problem in problems]
     return "\n".join(lines)
+
+
+def rss_growth_per_1000(runs: list[dict[str, Any]]) -> float | None:
+    """How much the worker's peak RSS grows per 1000 live grants, between the smallest and the
+    largest revocation run (None with fewer than two sizes)."""
+    sizes = sorted(runs, key=lambda run: run["grants"])
+    if len(sizes) < 2 or sizes[-1]["grants"] == sizes[0]["grants"]:
+        return None
+    low, high = sizes[0], sizes[-1]
+    rise = high["worker_peak_rss_mb"] - low["worker_peak_rss_mb"]
+    return round(rise / (high["grants"] - low["grants"]) * 1000, 1)

@@ -1,4 +1,5 @@
-"""How the worker keeps workflows in memory: the sandbox's pass-through and the cache size.
+"""How the worker keeps workflows in memory: the sandbox's pass-through, the cache size and
+the C allocator's thresholds.
 
 Measured (``bench/README.md``, "worker memory"): with temporalio's default sandbox every cached
 workflow run re-imports and recompiles jitflow's own workflow modules (``workflows/``), about
@@ -12,10 +13,15 @@ guard: ``tests/test_workflow_determinism.py`` refuses clocks, randomness, I/O an
 ``workflows/`` by reading the source; the replay tests (``temporalio.worker.Replayer``) and the
 fake-activity tests run the workflows in the default, strict sandbox; and the modules hold no
 state of their own (constants only), so sharing them between runs shares nothing that changes.
+
+The cache stays at 1000 runs: the rest of a run's ~130 KB is temporalio's own (its core's state
+machines and buffers), and a smaller cache replays evicted runs on every query and update,
+which under a burst of grants made ``status`` queries time out (``bench/README.md``).
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 from collections.abc import Mapping
 
@@ -44,3 +50,26 @@ def workflow_cache_size(environ: Mapping[str, str] | None = None) -> int:
             f"{WORKFLOW_CACHE_ENV}={value!r}: give the number of workflow runs to keep in memory"
         )
     return int(value)
+
+
+#: glibc's thresholds (bytes) above which freed memory goes back to the system: its defaults grow
+#: with the process's peak (up to 32 MB), which keeps the owners' freed history buffers resident.
+ALLOCATOR_THRESHOLD = 128 * 1024
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+
+
+def tune_allocator() -> bool:
+    """Fix glibc malloc's trim and mmap thresholds (as ``MALLOC_TRIM_THRESHOLD_`` and
+    ``MALLOC_MMAP_THRESHOLD_`` would) so that memory freed by evicted and finished workflow runs
+    is returned; measured with ``bench.memory_probe``. False where the C library is not glibc."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    trimmed = mallopt(_M_TRIM_THRESHOLD, ALLOCATOR_THRESHOLD)
+    mapped = mallopt(_M_MMAP_THRESHOLD, ALLOCATOR_THRESHOLD)
+    return bool(trimmed and mapped)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from jitflow.worker_tuning import (
+    DEFAULT_WORKFLOW_CACHE,
     WORKFLOW_PACKAGE,
+    tune_allocator,
     workflow_cache_size,
     workflow_runner,
 )
@@ -21,7 +23,16 @@ def test_the_worker_passes_its_workflow_modules_through_and_nothing_else_new() -
 
 
 def test_the_cache_size_is_a_whole_number_or_a_clear_error() -> None:
-    assert workflow_cache_size({}) == 1000
+    assert workflow_cache_size({}) == DEFAULT_WORKFLOW_CACHE
     assert workflow_cache_size({"JITFLOW_WORKFLOW_CACHE": "400"}) == 400
     with pytest.raises(ValueError, match="JITFLOW_WORKFLOW_CACHE='lots'"):
         workflow_cache_size({"JITFLOW_WORKFLOW_CACHE": "lots"})
+
+
+def test_the_allocator_thresholds_are_set_where_the_c_library_is_glibc() -> None:
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        assert tune_allocator() is False
+    else:
+        assert tune_allocator() is True

@@ -26,7 +26,7 @@ def test_each_run_can_write_its_configuration_from_the_example(tmp_path: Path) -
     assert {pair.org_id for pair in fixtures.pairs} == {fixtures.org_id}
     assert list(fixtures.durations) == allowed_durations()
     assert fixtures.duration_at_least(2.5) == 3
-    assert fixtures.duration_at_least(10_000) == 600
+    assert fixtures.duration_at_least(10_000) == 1200
 
 
 def test_the_emulator_state_holds_every_role_and_requester(tmp_path: Path) -> None:

@@ -133,7 +133,8 @@ async def slow_stack(
     moto_url: str,
     tmp_path: Path,
 ) -> AsyncIterator[Stack]:
-    """Flows whose hooks take 8 s, or hang; the hooks' worker has 2 threads only."""
+    """Flows whose hooks take 8 s, or hang (10 s: twice what a removal may take while they do);
+    the hooks' worker has 2 threads only."""
     config = example_test_config()
     plain = config.flows["plain"]
     flows = {
@@ -147,7 +148,7 @@ async def slow_stack(
         )
         for name, sleeps in {
             "slow": {"after_escalate_sleep": "8", "on_deescalate_sleep": "8"},
-            "hanging": {"after_escalate_sleep": "15", "on_deescalate_sleep": "15"},
+            "hanging": {"after_escalate_sleep": "10", "on_deescalate_sleep": "10"},
         }.items()
     }
     config = config.model_copy(update={"flows": {**config.flows, **flows}})

@@ -1,0 +1,69 @@
+"""The removal's news to requests is best effort: no failure to deliver it fails the removal."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.lease_news import NEWS_ATTEMPTS, tell_lease_ended
+from jitflow.contracts.membership import LeaseEnded, LeaseHolderRun
+
+RUNS = (LeaseHolderRun(holder="req-1", run_id="run-1"), LeaseHolderRun(holder="req-2", run_id="r2"))
+
+
+class Handle:
+    def __init__(self, client: FakeClient, workflow_id: str, run_id: str | None) -> None:
+        self._client, self._id, self._run_id = client, workflow_id, run_id
+
+    async def start_update(self, name: str, news: LeaseEnded, **options: Any) -> None:
+        self._client.sent.append((self._id, self._run_id, name, news))
+        raise self._client.failure
+
+
+class FakeClient:
+    def __init__(self, failure: BaseException) -> None:
+        self.failure = failure
+        self.sent: list[tuple[str, str | None, str, LeaseEnded]] = []
+
+    def get_workflow_handle(self, workflow_id: str, *, run_id: str | None = None) -> Handle:
+        return Handle(self, workflow_id, run_id)
+
+
+async def vouch(news: LeaseEnded) -> LeaseEnded:
+    return news.model_copy(update={"key_id": "k", "signature": "s"})
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("failure", "attempts", "logged"),
+    [
+        (WorkflowUpdateRPCTimeoutOrCancelledError(), NEWS_ATTEMPTS, "no answer within 10s"),
+        (RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b""), NEWS_ATTEMPTS, "UNAVAILABLE"),
+        (RPCError("denied", RPCStatusCode.PERMISSION_DENIED, b""), 1, "PERMISSION_DENIED"),
+        (RPCError("gone", RPCStatusCode.NOT_FOUND, b""), 1, None),
+    ],
+)
+async def test_undelivered_news_is_logged_and_never_raised(
+    failure: BaseException, attempts: int, logged: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = FakeClient(failure)
+    with caplog.at_level(logging.WARNING):
+        await tell_lease_ended(
+            client,  # type: ignore[arg-type]
+            RUNS,
+            membership_workflow_id="membership/o/r/u",
+            vouch=vouch,
+        )
+    # Each run of each request gets its own signed news, addressed to that run; a timeout or an
+    # unavailable server is asked again (the same update id), anything else is not.
+    sent = [(wid, rid) for wid, rid, _, _ in client.sent]
+    assert sorted(sent) == sorted([("req-1", "run-1"), ("req-2", "r2")] * attempts)
+    assert all(news.signature == "s" and news.holder == wid for wid, _, _, news in client.sent)
+    if logged is None:
+        assert "could not tell" not in caplog.text  # a closed request needs no news
+    else:
+        assert caplog.text.count("could not tell request") == 2 and logged in caplog.text
