@@ -74,6 +74,7 @@ class GrantStore(Protocol):
     def grants_closed(self, ids: list[str]) -> set[str]: ...
     def issue_ticket_once(self, ticket_id: str, ticket: str) -> str: ...
     def close_grants(self, ids: list[str]) -> None: ...
+    def issued_ticket(self, ticket_id: str) -> str | None: ...
 
 
 class FrontDoorKeySource(Protocol):
@@ -415,8 +416,23 @@ class GrantAuthority:
         if ids:
             await self._blocking(self._store.close_grants, list(ids))
 
-    async def vouch(self, news: LeaseEnded) -> LeaseEnded:
-        """Sign a removal's news to a request with the worker's key (the request's validator
-        verifies it: a forged update cannot make a request record an end that did not happen)."""
+    async def vouch(self, news: LeaseEnded, key: MembershipKey, now: datetime) -> LeaseEnded | None:
+        """Sign a removal's news to a request with the worker's key, or None when this worker's
+        own records do not show that request's grant of ``key`` ended by ``now``: the ticket it
+        issued for that run, for this membership, with a duration that has run out. Whoever
+        schedules the removal chooses whom it tells, so the caller's word is not enough."""
+        stored = await self._blocking(
+            self._store.issued_ticket, ticket_id(news.holder, news.holder_run_id)
+        )
+        if stored is None:
+            return None
+        ticket = GrantTicket.model_validate_json(stored)
+        membership = (key.org_id.lower(), key.role_id.lower(), key.user_id.lower())
+        if (ticket.org_id, ticket.role_id, ticket.user_id) != membership:
+            return None
+        if ticket.duration_seconds is None:
+            return None  # a grant until released never ends on a timer
+        if ticket.issued_at + timedelta(seconds=ticket.duration_seconds) > now:
+            return None  # a lease ends no sooner than its ticket's issue plus its duration
         unsigned = news.model_copy(update={"key_id": self._signer.key_id, "signature": ""})
         return unsigned.model_copy(update={"signature": self._signer.sign(unsigned.signed_bytes())})

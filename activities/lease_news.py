@@ -1,11 +1,13 @@
-"""Telling requests that their lease ended on its timer and the membership is gone.
+"""Telling requests that their grant ended and the membership is gone.
 
-The removal activity sends each such request a ``LeaseEnded`` update, signed with the worker's
-key, right after the removal: the request records its end without releasing its lease and
-waiting for the owner's answer (no extra activity, owner update or owner workflow task per
-removal). The request's validator refuses news whose signature does not verify, so a forged
-update changes nothing. Sending is best effort: a request that hears nothing releases its lease
-itself after a grace (``workflows.access_request.NEWS_GRACE``), so a failure is only logged.
+The removal activity sends each request it was asked to tell a ``lease_news`` update carrying
+``LeaseEnded``, signed with the worker's key, right after the removal: the request records its
+end without releasing its lease and waiting for the owner's answer (no extra activity, owner
+update or owner workflow task per removal). Anyone can schedule the removal with any list of
+requests, so the worker signs only what its own ticket records show ended (``vouch``), and the
+request's validator refuses news that does not verify or comes before its own end. Sending is
+best effort: a request that hears nothing releases its lease itself after a grace
+(``workflows.access_request.NEWS_GRACE``), so a failure here is only logged.
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ _TRANSIENT = {
     RPCStatusCode.RESOURCE_EXHAUSTED,
 }
 
-Vouch = Callable[[LeaseEnded], Awaitable[LeaseEnded]]
-"""Signs the news with the worker's key (``GrantAuthority.vouch``)."""
+Vouch = Callable[[LeaseEnded], Awaitable[LeaseEnded | None]]
+"""Signs the news with the worker's key, or None when the worker's records do not show the
+grant ended (``GrantAuthority.vouch``, bound to the membership and the moment)."""
 
 
 async def tell_lease_ended(
@@ -53,15 +56,22 @@ async def tell_lease_ended(
     """Send each request run its signed news; a closed or unknown run needs none."""
 
     async def tell(run: LeaseHolderRun) -> None:
-        news = await vouch(
-            LeaseEnded(
-                membership_workflow_id=membership_workflow_id,
-                holder=run.holder,
-                holder_run_id=run.run_id,
-                membership_removed=True,
-                remaining_leases=0,
+        try:
+            news = await vouch(
+                LeaseEnded(
+                    membership_workflow_id=membership_workflow_id,
+                    holder=run.holder,
+                    holder_run_id=run.run_id,
+                    membership_removed=True,
+                    remaining_leases=0,
+                )
             )
-        )
+        except Exception as error:  # the removal is done: news is never worth failing it
+            _not_told(run, f"could not sign the news: {type(error).__name__}")
+            return
+        if news is None:
+            _not_told(run, "its grant has not ended by this worker's records")
+            return
         handle = client.get_workflow_handle(run.holder, run_id=run.run_id)
         why = ""
         for _ in range(NEWS_ATTEMPTS):  # one update id: a repeat is the same update
@@ -83,7 +93,9 @@ async def tell_lease_ended(
             except WorkflowUpdateFailedError as error:
                 why = f"refused: {error.cause}"
                 break
-            except WorkflowUpdateRPCTimeoutOrCancelledError:
+            except WorkflowUpdateRPCTimeoutOrCancelledError as error:
+                if isinstance(error.__cause__, asyncio.CancelledError):
+                    raise  # the activity is being cancelled (or the worker stops)
                 # A busy request worker: the update may still land; asking again is harmless.
                 why = f"no answer within {NEWS_RPC_TIMEOUT.total_seconds():.0f}s"
         _not_told(run, why)

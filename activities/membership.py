@@ -83,6 +83,7 @@ class MembershipLedger(Protocol):
         self, org_id: str, role_id: str, user_id: str, membership_id: str | None
     ) -> None: ...
     def forget_membership(self, org_id: str, role_id: str, user_id: str) -> None: ...
+    def created_membership_id(self, org_id: str, role_id: str, user_id: str) -> str | None: ...
     def holds_another_role(self, org_id: str, user_id: str, role_id: str) -> bool: ...
     def saw_standing_role(self, org_id: str, user_id: str) -> None: ...
     def saw_still_member(self, org_id: str, user_id: str) -> None: ...
@@ -97,7 +98,9 @@ class Authority(Protocol):
         self, key: MembershipKey, tickets: tuple[GrantTicket, ...], now: datetime
     ) -> GrantTicket: ...
     async def close(self, ids: tuple[str, ...]) -> None: ...
-    async def vouch(self, news: LeaseEnded) -> LeaseEnded: ...
+    async def vouch(
+        self, news: LeaseEnded, key: MembershipKey, now: datetime
+    ) -> LeaseEnded | None: ...
 
 
 def as_temporal_failure(error: Exception) -> Exception:
@@ -205,13 +208,18 @@ class MembershipActivities:
         if recorded is None:
             result = MembershipRemoved(removed=False, already_absent=True, left_organization=False)
         else:
-            result = await self._remove_recorded(key, call.membership_id)
+            # The id jitflow recorded when it created the membership, never the caller's: a
+            # made-up id would answer 404 ("already absent") and the real one would stay.
+            recorded_id = await self._blocking(self._ledger.created_membership_id, *ledger)
+            result = await self._remove_recorded(key, recorded_id)
         if call.tell:
+            now = datetime.now(UTC)
+
+            async def vouch(news: LeaseEnded) -> LeaseEnded | None:
+                return await self._authority.vouch(news, key, now)
+
             await tell_lease_ended(
-                self._client,
-                call.tell,
-                membership_workflow_id=key.workflow_id,
-                vouch=self._authority.vouch,
+                self._client, call.tell, membership_workflow_id=key.workflow_id, vouch=vouch
             )
         return result
 

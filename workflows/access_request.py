@@ -397,6 +397,11 @@ class AccessRequestWorkflow:
         state = self._state
         if not self._signed_news or state.escalated_at is None or state.final:
             raise ValueError("this request holds no lease that could have ended")
+        # Real news comes from the owner's timer at the grant's end: any earlier is refused,
+        # whoever signed it (a removal anyone scheduled signs only what the worker's records
+        # show, but this keeps a grant's record from ending before its own end).
+        if state.expires_at is None or workflow.now() < state.expires_at:
+            raise ValueError("the grant has not reached its end")
         refusal = lease_ended_refusal(
             news,
             holder=state.workflow_id,

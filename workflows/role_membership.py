@@ -59,6 +59,8 @@ VANISHED_ONLY_NOTED = "vanished-only-noted"
 #: stays, instead of each sending a release and waiting for the owner's answer; such leases are
 #: tombstoned like released ones, so a copy of one is never held again.
 LEASE_END_NEWS = "lease-end-news"
+# (The hint's name, its sending all at once and the tombstones came after 55cb574, the build that
+# first recorded this patch; that build never landed, so no run of it is in flight anywhere.)
 
 #: Continue-as-new once the history holds this many events (or when the server suggests it).
 HISTORY_LIMIT = 2000

@@ -164,9 +164,11 @@ class LeaseHolderRun(Contract):
 
 
 class LeaseEnded(Contract):
-    """The worker's word to one request run that its lease ended on the owner's timer and the
-    membership is gone, signed with the worker's key (``signed_bytes``), so that the request's
-    update validator can tell it from a forgery (anyone can send updates and signals)."""
+    """The worker's word to one request run that its grant ended and the membership was removed,
+    signed with the worker's key (``signed_bytes``). The worker signs only when the ticket it
+    issued for that run is for this membership and its duration has run out, after deleting the
+    membership its ledger recorded; the request's validator checks the signature and its own end
+    (anyone can send updates, and anyone can schedule the removal activity)."""
 
     version: Literal[1] = 1
     membership_workflow_id: str

@@ -248,6 +248,14 @@ class TrustRecords:
             ).scalar_one()
         return stored
 
+    def issued_ticket(self, ticket_id: str) -> str | None:
+        """The ticket issued under ``ticket_id`` (its JSON), or None when none was."""
+        with self._transaction() as connection:
+            ticket: str | None = connection.execute(
+                select(issued_tickets.c.ticket).where(issued_tickets.c.ticket_id == ticket_id)
+            ).scalar_one_or_none()
+        return ticket
+
     # Memberships jitflow created ---------------------------------------------------------
 
     def intend_membership(self, org_id: str, role_id: str, user_id: str) -> None:
@@ -268,6 +276,16 @@ class TrustRecords:
                 select(created_memberships.c.state).where(*_membership_where(key))
             ).scalar_one_or_none()
         return state
+
+    def created_membership_id(self, org_id: str, role_id: str, user_id: str) -> str | None:
+        """The Aptible id jitflow recorded for the membership it created (None when the ledger
+        holds no row, or only the intent written before the POST)."""
+        key = _membership_key(org_id, role_id, user_id)
+        with self._transaction() as connection:
+            membership_id: str | None = connection.execute(
+                select(created_memberships.c.membership_id).where(*_membership_where(key))
+            ).scalar_one_or_none()
+        return membership_id
 
     def forget_membership(self, org_id: str, role_id: str, user_id: str) -> None:
         """The membership is gone: drop it from the ledger."""

@@ -39,7 +39,7 @@ def test_smoke_runs_every_phase_small_and_writes_a_git_ignored_file() -> None:
 
 def test_modes_and_phases() -> None:
     full, quick = parse_options([]), parse_options(["--quick"])
-    assert (full.mode, full.grants, full.output.name) == ("full", (100, 1000, 3000), "results.json")
+    assert (full.mode, full.grants, full.output.name) == ("full", (100, 1000), "results.json")
     assert (quick.mode, quick.grants, quick.output.name) == ("quick", (50,), "results-quick.json")
     assert "decisions" not in full.phases
     assert parse_options(["--phases", "decisions"]).phases == ("decisions",)

@@ -16,7 +16,16 @@ import asyncio
 from typing import Any
 
 import pytest
-from access_stack import ADMIN_ROLE, DEVELOPERS_ROLE, Stack, keep_history, status, wait_for
+from access_stack import (
+    ADMIN_ROLE,
+    DEVELOPERS_ROLE,
+    WORKER_KEY_SECRET,
+    Stack,
+    keep_history,
+    secret_reader,
+    status,
+    wait_for,
+)
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
@@ -34,6 +43,7 @@ from jitflow.contracts.names import (
     LEASE_ENDED_UPDATE,
     RELEASE_LEASE_UPDATE,
 )
+from jitflow.trust.worker_key import WorkerKeyring
 from workflows.access_request import AccessRequestWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -119,7 +129,7 @@ async def test_forged_news_and_early_hints_change_nothing(stack: Stack) -> None:
     attacker = stack.raw_client.get_workflow_handle(handle.id)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await attacker.execute_update(LEASE_ENDED_UPDATE, _forged(handle, owner_id, run_id))
-    assert "signature does not verify" in str(refused.value.cause)
+    assert "has not reached its end" in str(refused.value.cause)
     await attacker.signal(LEASE_END_HINT_SIGNAL, LeaseEndHint(membership_workflow_id=owner_id))
     await asyncio.sleep(1)
     assert (await status(handle)).status == "escalated"
@@ -144,8 +154,9 @@ async def test_with_its_owner_terminated_a_forged_end_still_leads_to_a_cleanup(
     assert expires_at is not None
     await asyncio.sleep(6)
     attacker = stack.raw_client.get_workflow_handle(handle.id)
-    with pytest.raises(WorkflowUpdateFailedError):
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
         await attacker.execute_update(LEASE_ENDED_UPDATE, _forged(handle, owner_id, run_id))
+    assert "signature does not verify" in str(refused.value.cause)
     assert "bob@example.com" in stack.members(ADMIN_ROLE)
     await attacker.signal(LEASE_END_HINT_SIGNAL, LeaseEndHint(membership_workflow_id=owner_id))
     final: AccessState = await asyncio.wait_for(handle.result(), timeout=60)
@@ -207,3 +218,26 @@ async def test_standing_access_ends_the_grant_after_the_owner_s_hint(stack: Stac
     assert final.status == "deescalated" and final.preexisting is True
     assert "alice@example.com" in stack.members(DEVELOPERS_ROLE)
     await keep_history(handle, "preexisting_membership_hinted_by_the_owner")
+
+
+async def test_news_signed_with_the_worker_key_before_the_end_is_refused(
+    stack: Stack, moto_url: str
+) -> None:
+    """Even the worker's own signature cannot end a grant's record before the grant's end (the
+    worker signs only for ended grants; this is the request's own check behind that)."""
+    handle, owner_id = await _escalated(stack, requester="carol@example.com", duration="1h")
+    run_id = (await handle.describe()).run_id
+    keyring = WorkerKeyring.load_or_create(secret_reader(moto_url).boto_client(), WORKER_KEY_SECRET)
+    unsigned = _forged(handle, owner_id, run_id).model_copy(
+        update={"key_id": keyring.key_id, "signature": ""}
+    )
+    signed = unsigned.model_copy(update={"signature": keyring.sign(unsigned.signed_bytes())})
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await stack.raw_client.get_workflow_handle(handle.id).execute_update(
+            LEASE_ENDED_UPDATE, signed
+        )
+    assert "has not reached its end" in str(refused.value.cause)
+    assert (await status(handle)).status == "escalated"
+    await handle.execute_update(AccessRequestWorkflow.revoke, Revocation(by="carol@example.com"))
+    assert (await handle.result()).status == "deescalated"
+    assert "carol@example.com" not in stack.members(ADMIN_ROLE)

@@ -244,3 +244,17 @@ async def test_without_the_eviction_check_a_deescalation_is_one_delete(
 def test_eviction_check_setting(value: str | None, enabled: bool) -> None:
     environ = {} if value is None else {"JITFLOW_EVICTION_CHECK": value}
     assert eviction_check_enabled(environ) is enabled
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_made_up_membership_id_never_spares_the_membership_jitflow_created(
+    private_emulator: RunningAptibleEmulator, owner_factory: MakeOwner
+) -> None:
+    """Anyone can schedule the removal with any input: it deletes by the id the ledger
+    recorded, so a made-up id (which would answer 404, "already absent") spares nothing."""
+    owner: Owner = await owner_factory(private_emulator)
+    await owner.add(key(EXAMPLE_ADMIN_ROLE_ID))
+    made_up = "00000000-0000-4000-8000-00000000dead"
+    removed, _ = await owner.remove(key(EXAMPLE_ADMIN_ROLE_ID), made_up)
+    assert removed.removed and not removed.already_absent
+    assert "carol@example.com" not in private_emulator.admin.member_emails(EXAMPLE_ADMIN_ROLE_ID)
