@@ -163,25 +163,14 @@ class LeaseHolderRun(Contract):
     run_id: str
 
 
-class LeaseEnded(Contract):
-    """The worker's word to one request run that its grant ended and the membership was removed,
-    signed with the worker's key (``signed_bytes``). The worker signs only when the ticket it
-    issued for that run is for this membership and its duration has run out, after deleting the
-    membership its ledger recorded; the request's validator checks the signature and its own end
-    (anyone can send updates, and anyone can schedule the removal activity)."""
+class LeaseEndNotice(Contract):
+    """What one unreleased build (55cb574) signalled instead of ``LeaseEnded``, unsigned: kept
+    only so its recorded histories replay; requests from later builds ignore it. Also the part
+    of ``LeaseEnded`` that says what became of the membership."""
 
-    version: Literal[1] = 1
     membership_workflow_id: str
-    holder: str
-    holder_run_id: str
     membership_removed: bool
     remaining_leases: int
-    key_id: str = ""
-    signature: str = ""
-
-    def signed_bytes(self) -> bytes:
-        fields = self.model_dump(mode="json", exclude={"signature"})
-        return canonical_bytes("jitflow-lease-ended-v1", fields)
 
     def as_release(self) -> LeaseReleased:
         """What a release would have answered."""
@@ -193,21 +182,22 @@ class LeaseEnded(Contract):
         )
 
 
-class LeaseEndNotice(Contract):
-    """What one unreleased build (55cb574) signalled instead of ``LeaseEnded``, unsigned: kept
-    only so its recorded histories replay; requests from later builds ignore it."""
+class LeaseEnded(LeaseEndNotice):
+    """The worker's word to one request run that its grant ended and the membership was removed,
+    signed with the worker's key (``signed_bytes``). The worker signs only when the ticket it
+    issued for that run is for this membership and its duration has run out, after deleting the
+    membership its ledger recorded; the request's validator checks the signature and its own end
+    (anyone can send updates, and anyone can schedule the removal activity)."""
 
-    membership_workflow_id: str
-    membership_removed: bool
-    remaining_leases: int
+    version: Literal[1] = 1
+    holder: str
+    holder_run_id: str
+    key_id: str = ""
+    signature: str = ""
 
-    def as_release(self) -> LeaseReleased:
-        return LeaseReleased(
-            membership_workflow_id=self.membership_workflow_id,
-            released=True,
-            membership_removed=self.membership_removed,
-            remaining_leases=self.remaining_leases,
-        )
+    def signed_bytes(self) -> bytes:
+        fields = self.model_dump(mode="json", exclude={"signature"})
+        return canonical_bytes("jitflow-lease-ended-v1", fields)
 
 
 class LeaseEndHint(Contract):
