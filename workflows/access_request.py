@@ -312,7 +312,8 @@ class AccessRequestWorkflow:
             )
 
     async def _deescalate(self) -> None:
-        """Release the lease (retried without limit); then, access gone, the hooks."""
+        """Release the lease (retried without limit), unless the removal already sent its
+        signed news; then, access gone, the hooks."""
         state = self._state
         self._view.show(state, self._duration, "removing access")
         if self._news is not None:
