@@ -66,6 +66,11 @@ SLACK_NOTIFICATIONS = "slack-notifications"
 #: build, an unsigned ``lease_ended`` signal that anyone could forge).
 SIGNED_LEASE_NEWS = "signed-lease-news"
 
+#: Patch id: a grant that is already over when its hold starts (its acquire answered late: a busy
+#: owner or worker) releases at once. The owner's news or hint of that end may have come while
+#: the request did not yet know of the grant, and was dropped, so waiting would last the grace.
+RELEASE_LATE_GRANT = "release-late-grant"
+
 #: How long after its end a request waits for its owner's ``LeaseEnded`` before it releases
 #: the lease itself (an owner that was terminated, or news that got lost). The owner removes
 #: the membership on its own timer either way; this only bounds how late the request records it.
@@ -303,6 +308,8 @@ class AccessRequestWorkflow:
             summary = f"access ends at {state.expires_at.isoformat(timespec='seconds')}"
             if self._hears_news:
                 timeout += NEWS_GRACE
+                if workflow.now() >= state.expires_at and workflow.patched(RELEASE_LATE_GRANT):
+                    return
         self._view.show(state, self._duration, summary)
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(

@@ -62,6 +62,12 @@ LEASE_END_NEWS = "lease-end-news"
 # (The hint's name, its sending all at once and the tombstones came after 55cb574, the build that
 # first recorded this patch; that build never landed, so no run of it is in flight anywhere.)
 
+#: Patch id: a timed lease is not ended by the end its request asked for until the owner has
+#: confirmed it (added the membership) and counted its duration from then. Before, an owner busy
+#: past that end (another lease's removal) dropped the lease unconfirmed: the grant "escalated"
+#: with no membership, and its request heard of the end before it knew of the grant.
+CONFIRM_BEFORE_EXPIRY = "confirm-before-expiry"
+
 #: Continue-as-new once the history holds this many events (or when the server suggests it).
 HISTORY_LIMIT = 2000
 #: Audit entries carried across continue-as-new (the full trail is in the earlier runs).
@@ -106,6 +112,9 @@ class RoleMembershipWorkflow:
         # Requests whose lease ended on its timer and that were not told yet (LEASE_END_NEWS).
         self._untold: list[LeaseHolderRun] = []
         self._news: bool | None = None  # whether this run tells them (the patch, asked once)
+        # Holders whose timed lease waits for its confirmation (CONFIRM_BEFORE_EXPIRY): their
+        # end is not counted yet. Never carried: continue-as-new waits for every handler.
+        self._confirming: set[str] = set()
         self._refused_start = bool(start.leases) and workflow.info().continued_run_id is None
         if self._refused_start:
             # Only a continue-as-new of an owner carries leases in its input; any other start
@@ -151,7 +160,11 @@ class RoleMembershipWorkflow:
 
     async def _wait_for_change(self) -> None:
         """Sleep until a lease changes or the earliest lease end comes."""
-        ends = [lease.ends_at for lease in self._leases.values() if lease.ends_at is not None]
+        ends = [
+            lease.ends_at
+            for holder, lease in self._leases.items()
+            if lease.ends_at is not None and holder not in self._confirming
+        ]
         timeout = None
         summary = "until released"
         if ends:
@@ -177,6 +190,8 @@ class RoleMembershipWorkflow:
         workflow.set_current_details(self._details())
         for holder, lease in list(self._leases.items()):
             if lease.ends_at is not None and lease.ends_at <= now:
+                if holder in self._confirming:
+                    continue  # its duration counts from the confirmation still to come
                 self._drop(holder)
                 self._note("lease_ended", holder, f"ended at {lease.ends_at.isoformat()}")
                 if lease.ticket is not None and self._tells_news():
@@ -325,11 +340,14 @@ class RoleMembershipWorkflow:
             self._leases[lease.holder] = lease
             self._vanished = False  # a new approval may put back what was taken away
             self._remember_names(lease)
+            if lease.duration_seconds is not None and workflow.patched(CONFIRM_BEFORE_EXPIRY):
+                self._confirming.add(lease.holder)
         until = lease.ends_at.isoformat() if lease.ends_at else "released"
         self._note(verb, lease.holder, f"until {until}")
         self._version += 1
         mine = self._version
         await workflow.wait_condition(lambda: self._applied >= mine)
+        self._confirming.discard(lease.holder)
         rejection = self._rejections.pop(lease.holder, None)
         if rejection is not None:
             raise ApplicationError(rejection, type="EscalationFailed", non_retryable=True)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import pytest
 import pytest_asyncio
-from access_stack import PEOPLE, TEST_KEYS
+from access_stack import PEOPLE, TEST_KEYS, keep_history
 from temporalio import activity
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
@@ -64,6 +64,7 @@ class FakeActivities:
         self.released: list[LeaseRelease] = []
         self.released_at: list[datetime] = []
         self.on_approve = HookOutcome(called=True)
+        self.grant_over_on_arrival = False
 
     @activity.defn(name=contract.RESOLVE_REQUEST.name)
     async def resolve(self, request: AccessRequestInput) -> ResolvedRequest:
@@ -90,11 +91,14 @@ class FakeActivities:
     @activity.defn(name=contract.ACQUIRE_LEASE.name)
     async def acquire(self, request: LeaseRequest) -> LeaseGrant:
         self.acquired.append(request)
+        ends_at = request.lease.ends_at
+        if self.grant_over_on_arrival:
+            ends_at = request.lease.granted_at  # the owner answered after the grant's end
         return LeaseGrant(
             membership_workflow_id=request.key.workflow_id,
             membership_id="m-1",
             preexisting=False,
-            ends_at=request.lease.ends_at,
+            ends_at=ends_at,
             active_leases=1,
             confirmed_at=request.lease.granted_at,
         )
@@ -168,6 +172,29 @@ async def test_an_approver_grants_and_the_grant_ends_on_time(
     # No owner here to send ``LeaseEnded``: the request releases its lease itself, once the
     # grace for that news has passed (the owner removes on its own timer in the meantime).
     assert fake.released_at[-1] >= state.expires_at + NEWS_GRACE
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_grant_over_before_its_request_heard_of_it_is_released_at_once(
+    fakes: tuple[AccessRequests, FakeActivities],
+) -> None:
+    """An acquire that answers after the grant's end (a busy owner or worker): any news of the
+    end came while the request did not know of the grant yet, so it releases instead of waiting
+    out the grace for news that already came and went."""
+    requests, fake = fakes
+    fake.grant_over_on_arrival = True
+    try:
+        workflow_id, handle = await _pending(requests)
+        await requests.approve(workflow_id, Decision(approver="bob@example.com"))
+        state = await handle.result()
+    finally:
+        fake.grant_over_on_arrival = False
+    assert state.status == "deescalated"
+    assert [r.holder for r in fake.released][-1] == workflow_id
+    assert fake.released[-1].reason == "ended"
+    assert state.expires_at is not None
+    assert fake.released_at[-1] < state.expires_at + NEWS_GRACE
+    await keep_history(handle, "grant_over_before_its_request_heard_of_it")
 
 
 @pytest.mark.asyncio(loop_scope="session")

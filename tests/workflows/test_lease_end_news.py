@@ -13,6 +13,7 @@ and the owner removes on its own timer whatever a caller sends.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -241,3 +242,38 @@ async def test_news_signed_with_the_worker_key_before_the_end_is_refused(
     await handle.execute_update(AccessRequestWorkflow.revoke, Revocation(by="carol@example.com"))
     assert (await handle.result()).status == "deescalated"
     assert "carol@example.com" not in stack.members(ADMIN_ROLE)
+
+
+async def test_a_grant_that_waits_on_a_busy_owner_gets_its_whole_length_and_ends_promptly(
+    stack: Stack,
+) -> None:
+    """The next grant on a (role, user) whose owner is still removing the last one: its length
+    counts from when the owner adds the membership back, not from its approval, and it ends on
+    the owner's news at that end, not after the news grace. (Before, an owner busy past the
+    asked end dropped the lease unconfirmed, and the request waited five minutes.)"""
+    first, owner_id = await _escalated(stack, requester="bob@example.com", duration=5)
+    second = await stack.start(target="admin_prod", requester="bob@example.com", duration=5)
+    await wait_for(second, lambda s: s.ready_for_decision)
+    ends = (await status(first)).expires_at
+    assert ends is not None
+    # The first grant's removal takes 8 s, longer than the whole second grant.
+    stack.emulator.admin.fail_next("DELETE /memberships/{membership}", kind="delay", delay_ms=8000)
+    # A second after the first grant's end the owner is inside that removal.
+    await asyncio.sleep((ends - datetime.now(UTC)).total_seconds() + 1)
+    assert (await status(first)).status == "escalated", "its removal is still under way"
+    await second.execute_update(
+        AccessRequestWorkflow.approve, Decision(approver="dave@example.com")
+    )
+    granted = await wait_for(second, lambda s: s.status == "escalated", timeout=30)
+    assert granted.membership_workflow_id == owner_id
+    assert "bob@example.com" in stack.members(ADMIN_ROLE)
+    final: AccessState = await asyncio.wait_for(second.result(), timeout=60)
+    assert final.status == "deescalated"
+    assert final.escalated_at is not None and final.expires_at is not None
+    assert final.deescalated_at is not None
+    assert (final.expires_at - final.escalated_at).total_seconds() > 4
+    assert (final.deescalated_at - final.expires_at).total_seconds() < 30
+    assert "bob@example.com" not in stack.members(ADMIN_ROLE)
+    owner = stack.client.get_workflow_handle(owner_id)
+    await keep_history(second, "grant_confirmed_by_a_busy_owner")
+    await keep_history(owner, "membership_owner_busy_past_a_grant_s_asked_end")
