@@ -71,6 +71,14 @@ SIGNED_LEASE_NEWS = "signed-lease-news"
 #: the request did not yet know of the grant, and was dropped, so waiting would last the grace.
 RELEASE_LATE_GRANT = "release-late-grant"
 
+#: Patch id: everything this build does differently from the first releases, in one marker
+#: recorded as the run starts. Each marker also costs an upsert of ``TemporalChangeVersion``
+#: (a visibility write), so a new run records this one instead of each patch above, and it
+#: upserts the ``Jit*`` attributes only when one changes (the first releases also upserted
+#: after resolving, with nothing changed). Runs recorded before it answer each older patch on
+#: its own, where it was asked.
+CURRENT_REQUEST = "request-current-2026-11-29"
+
 #: How long after its end a request waits for its owner's ``LeaseEnded`` before it releases
 #: the lease itself (an owner that was terminated, or news that got lost). The owner removes
 #: the membership on its own timer either way; this only bounds how late the request records it.
@@ -106,6 +114,7 @@ class AccessRequestWorkflow:
         # request releases it to hear the outcome).
         self._hears_news = False
         self._signed_news = False
+        self._current = False  # the CURRENT_REQUEST marker, asked as the run starts
         self._news: LeaseEnded | LeaseEndNotice | None = None
         self._hinted = False
 
@@ -140,10 +149,12 @@ class AccessRequestWorkflow:
     async def _lifecycle(self, request: AccessRequestInput) -> None:
         state = self._state
         state.requested_at = workflow.now()
+        self._current = workflow.patched(CURRENT_REQUEST)
+        self._view.upsert_on_change = self._current
         self._publish()
         state.resolved = resolved = await calls.resolve(request)
         self._duration = resolved.duration_seconds
-        if resolved.slack_integration and workflow.patched(SLACK_NOTIFICATIONS):
+        if resolved.slack_integration and self._patched(SLACK_NOTIFICATIONS):
             self._notifier = RequestNotifier(
                 lambda event, text: self._events.record(event, None, text)
             )
@@ -282,8 +293,8 @@ class AccessRequestWorkflow:
         self._lease_requested = True
         self._view.show(state, self._duration, "granting access")
         request = LeaseRequest(key=self._membership_key(), lease=lease, proof=self._proof)
-        self._hears_news = workflow.patched(LEASE_END_NEWS)
-        self._signed_news = self._hears_news and workflow.patched(SIGNED_LEASE_NEWS)
+        self._hears_news = self._patched(LEASE_END_NEWS)
+        self._signed_news = self._hears_news and self._patched(SIGNED_LEASE_NEWS)
         # A cancel while the lease is being taken waits for it: releasing first would leave a
         # lease that lands afterwards holding the membership to its end.
         grant = await steps.shielded(lambda: calls.acquire(resolved, request), then_cancel=True)
@@ -308,7 +319,7 @@ class AccessRequestWorkflow:
             summary = f"access ends at {state.expires_at.isoformat(timespec='seconds')}"
             if self._hears_news:
                 timeout += NEWS_GRACE
-                if workflow.now() >= state.expires_at and workflow.patched(RELEASE_LATE_GRANT):
+                if workflow.now() >= state.expires_at and self._patched(RELEASE_LATE_GRANT):
                     return
         self._view.show(state, self._duration, summary)
         with contextlib.suppress(TimeoutError):
@@ -498,6 +509,11 @@ class AccessRequestWorkflow:
         if resolved is None:
             raise ValueError("the request has not been resolved yet; try again in a moment")
         return resolved
+
+    def _patched(self, patch_id: str) -> bool:
+        """Whether this run does what ``patch_id`` brought: every new run does (one marker for
+        all, ``CURRENT_REQUEST``); a run recorded before that marker asks the patch itself."""
+        return self._current or workflow.patched(patch_id)
 
     def _membership_key(self) -> MembershipKey:
         assert self._state.aptible_user_id is not None

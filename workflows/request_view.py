@@ -145,6 +145,9 @@ class RequestView:
     def __init__(self) -> None:
         self._published: dict[str, object] = {}
         self._cadence: dict[str, object] = {}
+        #: Upsert only when a value changes (``CURRENT_REQUEST`` runs), not on the first
+        #: releases' cadence (``upsert_cadence``), which runs recorded before it replay.
+        self.upsert_on_change = False
 
     def show(self, state: AccessState, duration: int, doing: str) -> None:
         """Set the current details (not a command: free to call as often as needed)."""
@@ -156,7 +159,7 @@ class RequestView:
         An upsert happens when ``upsert_cadence`` says one is due (see there); it carries every
         value that changed since the last one, and the due ones even when unchanged, so that
         an upsert of an earlier build's history is never empty."""
-        cadence = upsert_cadence(state)
+        cadence = search_attributes(state) if self.upsert_on_change else upsert_cadence(state)
         due = {name for name, value in cadence.items() if self._cadence.get(name) != value}
         if not due:
             self.show(state, duration, state.status)

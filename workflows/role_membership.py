@@ -68,6 +68,11 @@ LEASE_END_NEWS = "lease-end-news"
 #: with no membership, and its request heard of the end before it knew of the grant.
 CONFIRM_BEFORE_EXPIRY = "confirm-before-expiry"
 
+#: Patch id: everything this build does differently from the first releases, in one marker
+#: recorded where a run first asks for one (each marker also costs an upsert of ``TemporalChangeVersion``, a
+#: visibility write). Runs recorded before it answer each patch above on its own, where asked.
+CURRENT_OWNER = "owner-current-2026-11-29"
+
 #: Continue-as-new once the history holds this many events (or when the server suggests it).
 HISTORY_LIMIT = 2000
 #: Audit entries carried across continue-as-new (the full trail is in the earlier runs).
@@ -112,6 +117,7 @@ class RoleMembershipWorkflow:
         # Requests whose lease ended on its timer and that were not told yet (LEASE_END_NEWS).
         self._untold: list[LeaseHolderRun] = []
         self._news: bool | None = None  # whether this run tells them (the patch, asked once)
+        self._current: bool | None = None  # the CURRENT_OWNER marker, asked once when needed
         # Holders whose timed lease waits for its confirmation (CONFIRM_BEFORE_EXPIRY): their
         # end is not counted yet. Never carried: continue-as-new waits for every handler.
         self._confirming: set[str] = set()
@@ -208,11 +214,18 @@ class RoleMembershipWorkflow:
             await self._tell_untold()
         self._applied = version
 
+    def _patched(self, patch_id: str) -> bool:
+        """Whether this run does what ``patch_id`` brought: every new run does (one marker for
+        all, ``CURRENT_OWNER``); a run recorded before that marker asks the patch itself."""
+        if self._current is None:
+            self._current = workflow.patched(CURRENT_OWNER)
+        return self._current or workflow.patched(patch_id)
+
     def _tells_news(self) -> bool:
         """Whether this run tells requests their lease ended (asked once per run, at its first
         add or lease end, so the patch marker lands outside the removal's workflow task)."""
         if self._news is None:
-            self._news = workflow.patched(LEASE_END_NEWS)
+            self._news = self._patched(LEASE_END_NEWS)
         return self._news
 
     async def _tell_untold(self) -> None:
@@ -340,7 +353,7 @@ class RoleMembershipWorkflow:
             self._leases[lease.holder] = lease
             self._vanished = False  # a new approval may put back what was taken away
             self._remember_names(lease)
-            if lease.duration_seconds is not None and workflow.patched(CONFIRM_BEFORE_EXPIRY):
+            if lease.duration_seconds is not None and self._patched(CONFIRM_BEFORE_EXPIRY):
                 self._confirming.add(lease.holder)
         until = lease.ends_at.isoformat() if lease.ends_at else "released"
         self._note(verb, lease.holder, f"until {until}")
@@ -421,7 +434,7 @@ class RoleMembershipWorkflow:
         if membership.created_at > news.listed_at:
             self._note("vanished_report_ignored", None, "created after the reconciler's listing")
             return
-        if not workflow.patched(VANISHED_ONLY_NOTED):
+        if not self._patched(VANISHED_ONLY_NOTED):
             # Runs told before this patch stopped counting the membership (and so never removed
             # it at the end, which a forged signal could abuse); their replay must still do so.
             self._membership = None

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from temporalio.client import Client, WorkflowHandle
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 
 from activities.aptible.client import AptibleClient
 from activities.secrets import SecretReader
@@ -275,22 +277,48 @@ def add_to_manifest(path: Path) -> None:
 
 
 async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
-    """Save the run's history as ``tests/histories/<name>.json`` when recording is asked for and
-    no history of that name exists yet, and add it to the corpus manifest.
+    """Save the run's history as ``tests/histories/<name>.json`` when recording is asked for,
+    and add it to the corpus manifest.
 
     The corpus only grows (README, "Upgrading jitflow"): ``JITFLOW_RECORD_HISTORIES=1 make test``
     records the paths a change adds, never over an existing history, which stands for runs
-    already in flight. ``test_access_replay.py`` replays every one against today's code.
+    already in flight. When ``<name>`` exists but this run took other patches than every history
+    recorded under it (a change behind ``workflow.patched`` altered the path), the run is kept
+    beside them as ``<name>--<the patches it adds>.json``. ``test_access_replay.py`` replays
+    every one against today's code.
     """
     if not os.environ.get(RECORD_ENV):
         return
+    history = await handle.fetch_history()
     path = HISTORIES / f"{name}.json"
     if path.exists():
-        return
-    history = await handle.fetch_history()
+        patches = patch_ids(history.events)
+        kept = [
+            patch_ids(WorkflowHistory.from_json(handle.id, p.read_text()).events)
+            for p in (path, *HISTORIES.glob(f"{name}--*.json"))
+        ]
+        if any(patches == earlier for earlier in kept):
+            return
+        added = sorted(patches - kept[0]) or ["without-" + "+".join(sorted(kept[0] - patches))]
+        path = HISTORIES / f"{name}--{'+'.join(added)}.json"
+        if path.exists():
+            return
     HISTORIES.mkdir(exist_ok=True)
     path.write_text(history.to_json(), encoding="utf-8")
     add_to_manifest(path)
+
+
+def patch_ids(events: Iterable[HistoryEvent]) -> frozenset[str]:
+    """The ``workflow.patched`` ids a history recorded."""
+    found: set[str] = set()
+    for event in events:
+        if not event.HasField("marker_recorded_event_attributes"):
+            continue
+        details = event.marker_recorded_event_attributes.details
+        if "patch-data" in details:
+            for payload in details["patch-data"].payloads:
+                found.add(json.loads(payload.data)["id"])
+    return frozenset(found)
 
 
 def resolved_request(**changes: Any) -> ResolvedRequest:
