@@ -20,7 +20,7 @@ from temporalio.client import (
     WithStartWorkflowOperation,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import Priority, WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -68,6 +68,12 @@ if TYPE_CHECKING:
     from jitflow.contracts.membership import Lease, MembershipKey
     from jitflow.contracts.trust import GrantTicket
 
+
+#: Membership owners run at the highest task priority (1; requests have the default 3), and so do
+#: their activities: when many grants end together, the worker takes every owner's removal off
+#: the task queue before the requests' bookkeeping, which can wait (priority orders only tasks
+#: waiting in a queue: it delays nothing when the worker keeps up).
+OWNER_PRIORITY = Priority(priority_key=1)
 
 #: Grants being acquired at once per worker process (see ``acquire_lease``): the activity slots
 #: the main worker had before releases needed more of them.
@@ -304,6 +310,7 @@ class MembershipActivities:
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             result_type=RoleMembershipState,
             static_summary=f"Aptible membership: {membership_title(key, lease)}",
+            priority=OWNER_PRIORITY,
         )
         until = lease.ends_at.isoformat() if lease.ends_at else "released"
         try:
@@ -377,6 +384,7 @@ class MembershipActivities:
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             result_type=RoleMembershipState,
             static_summary=f"Cleanup: user {key.user_id} in role {key.role_id}",
+            priority=OWNER_PRIORITY,
         )
         await cleanup.result()
         return gone.model_copy(update={"membership_removed": True, "cleanup": True})

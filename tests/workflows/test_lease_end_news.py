@@ -120,6 +120,12 @@ async def test_an_ending_grant_is_told_by_the_removal_and_releases_nothing(stack
     assert contract.RELEASE_LEASE.name not in _activity_types(events)
     owner = stack.client.get_workflow_handle(owner_id)
     assert RELEASE_LEASE_UPDATE not in _updates(await _events(owner))
+    # Owners go first when tasks wait in the queue (many grants ending together); the request
+    # keeps the default priority.
+    owner_info = (await owner.describe()).raw_description.workflow_execution_info
+    request_info = (await handle.describe()).raw_description.workflow_execution_info
+    assert owner_info.priority.priority_key == 1
+    assert request_info.priority.priority_key in (0, 3)
     await keep_history(handle, "expiry_told_by_signed_news")
     await keep_history(owner, "membership_owner_removal_sends_signed_news")
 
