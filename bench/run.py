@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import importlib.metadata
 import json
 import os
@@ -155,14 +156,28 @@ async def run_lanes(
     await asyncio.gather(*(lane() for _ in range(min(lanes, len(items)))))
 
 
-async def drain(results: Sequence[Awaitable[Any]], timeout: float) -> int:
-    """Wait for the runs to end; how many did not within ``timeout``."""
+#: Result long-polls in the air at once while draining: the dev server refuses more than a few
+#: thousand concurrent polls per namespace ("namespace concurrent poller limit exceeded"), and a
+#: 3000-grant run once broke the client's connection that way.
+DRAIN_POLLS = 200
+
+
+async def drain(results: Sequence[Callable[[], Awaitable[Any]]], timeout: float) -> int:
+    """Wait for the runs to end, ``DRAIN_POLLS`` result polls at a time; how many did not end
+    within ``timeout`` (or failed)."""
     if not results:
         return 0
-    tasks = [asyncio.ensure_future(result) for result in results]
+    gate = asyncio.Semaphore(DRAIN_POLLS)
+
+    async def one(result: Callable[[], Awaitable[Any]]) -> Any:
+        async with gate:
+            return await result()
+
+    tasks = [asyncio.ensure_future(one(result)) for result in results]
     done, pending = await asyncio.wait(tasks, timeout=timeout)
     for task in pending:
         task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
     failures = [task for task in done if task.exception() is not None]
     for task in failures[:3]:
         echo(f"    a run failed: {task.exception()!r}")
@@ -338,7 +353,9 @@ async def latency_jitflow(ctx: Context) -> dict[str, Any]:
         after_answer.append(created - grant.approved)
         answers.append(grant.approved - grant.approve_sent)
         setups.append(created - grant.started)
-    failed = await drain([ctx.jitflow.result(g) for g in grants], options.latency_duration + 60)
+    failed = await drain(
+        [functools.partial(ctx.jitflow.result, g) for g in grants], options.latency_duration + 60
+    )
     shape = await count_activities(ctx, grants[0])
     breakdown = await history_breakdown(ctx, grants[:: max(1, len(grants) // 20)])
     return {
@@ -375,7 +392,9 @@ async def latency_floor(ctx: Context) -> dict[str, Any]:
     await run_lanes(options.latency_lanes, pairs, one)
     granted = await asyncio.gather(*reads)
     latencies = [at - grant.approve_sent for at, grant in zip(granted, grants, strict=True)]
-    failed = await drain([floor.result(g) for g in grants], options.latency_duration + 60)
+    failed = await drain(
+        [functools.partial(floor.result, g) for g in grants], options.latency_duration + 60
+    )
     return {
         "requests": len(latencies),
         "concurrency": options.latency_lanes,
@@ -529,7 +548,7 @@ async def revocation(ctx: Context, count: int) -> dict[str, Any]:
         watcher.errors.append(f"watcher crashed: {crash!r}")
     never = len(watcher.outstanding)
     peak_kb = max(ctx.worker_memory.peak_kb, ctx.worker_memory.hwm_kb() or 0)
-    not_done = await drain([ctx.jitflow.result(g) for g in grants], 60.0)
+    not_done = await drain([functools.partial(ctx.jitflow.result, g) for g in grants], 60.0)
     after = await ctx.emulator.counters()
     still_present = 0
     for role in {g.pair.role_id for g in grants}:
