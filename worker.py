@@ -57,7 +57,12 @@ from jitflow.trust.directory import DIRECTORY
 from jitflow.trust.front_door_key import FrontDoorKeys, keep_front_doors_fresh
 from jitflow.trust.refresh import keep_people_fresh, load_people
 from jitflow.trust.worker_key import WorkerKeyring, worker_key_secret_name
-from jitflow.worker_tuning import tune_allocator, workflow_cache_size, workflow_runner
+from jitflow.worker_tuning import (
+    task_pollers,
+    tune_allocator,
+    workflow_cache_size,
+    workflow_runner,
+)
 from workflows.access_request import AccessRequestWorkflow
 from workflows.mass_revocation import MassRevocationWorkflow
 from workflows.reconcile import ReconcileWorkflow
@@ -257,6 +262,8 @@ def build_worker(
             notifications.notify_requester,
         ],
         max_concurrent_activities=ACTIVITY_SLOTS,
+        workflow_task_poller_behavior=task_pollers(),
+        activity_task_poller_behavior=task_pollers(),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         **workflow_options,
         **worker_options,

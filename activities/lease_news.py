@@ -30,11 +30,16 @@ from jitflow.contracts.names import LEASE_ENDED_UPDATE
 
 logger = logging.getLogger(__name__)
 
-#: How long, and how many times, the removal asks a request to accept its news. The membership
-#: is already gone by then, so this only bounds how long the owner waits to record the removal;
-#: a request that never accepts releases its lease itself after its grace.
-NEWS_RPC_TIMEOUT = timedelta(seconds=10)
+#: How long the removal waits for a request to accept its news. The membership is already gone,
+#: so nothing is worth waiting for: an update the server admitted stays with the request until
+#: its next workflow task (which, when many grants end together, comes after every owner's
+#: removal: owners run at a higher priority), and a request that never hears releases its lease
+#: itself after its grace. Waiting longer held each removal open, heartbeating, while thousands
+#: of requests caught up, and slowed the removals still due.
+NEWS_RPC_TIMEOUT = timedelta(seconds=2)
+#: Attempts for an unavailable or overloaded server (the same update id each time).
 NEWS_ATTEMPTS = 3
+NEWS_RETRY_PAUSE = 0.5
 _TRANSIENT = {
     RPCStatusCode.UNAVAILABLE,
     RPCStatusCode.DEADLINE_EXCEEDED,
@@ -74,7 +79,9 @@ async def tell_lease_ended(
             return
         handle = client.get_workflow_handle(run.holder, run_id=run.run_id)
         why = ""
-        for _ in range(NEWS_ATTEMPTS):  # one update id: a repeat is the same update
+        for attempt in range(NEWS_ATTEMPTS):  # one update id: a repeat is the same update
+            if attempt:
+                await asyncio.sleep(NEWS_RETRY_PAUSE)
             try:
                 await handle.start_update(
                     LEASE_ENDED_UPDATE,
@@ -96,8 +103,9 @@ async def tell_lease_ended(
             except WorkflowUpdateRPCTimeoutOrCancelledError as error:
                 if isinstance(error.__cause__, asyncio.CancelledError):
                     raise  # the activity is being cancelled (or the worker stops)
-                # A busy request worker: the update may still land; asking again is harmless.
-                why = f"no answer within {NEWS_RPC_TIMEOUT.total_seconds():.0f}s"
+                # The request's worker is busy: the admitted update waits for its next task.
+                logger.debug("news to %s not accepted yet; it stays admitted", run.holder)
+                return
         _not_told(run, why)
 
     await asyncio.gather(*(tell(run) for run in runs))

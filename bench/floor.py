@@ -166,6 +166,7 @@ async def serve(address: str, ready_file: Path) -> None:
     from temporalio.worker import Worker
 
     from jitflow.temporal import connect
+    from jitflow.worker_tuning import task_pollers
 
     client = await connect(address, "default")
     stop = asyncio.Event()
@@ -177,6 +178,10 @@ async def serve(address: str, ready_file: Path) -> None:
         task_queue=FLOOR_TASK_QUEUE,
         workflows=[FloorWorkflow, FloorRemovalWorkflow],
         activities=[noop, grant],
+        # Polled as jitflow's worker polls (jitflow.worker_tuning), so the floor is bare Temporal
+        # tuned the same way, not a handicapped one.
+        workflow_task_poller_behavior=task_pollers(),
+        activity_task_poller_behavior=task_pollers(),
     ):
         ready_file.write_text("ready\n")
         await stop.wait()

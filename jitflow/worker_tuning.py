@@ -25,6 +25,7 @@ import ctypes
 import os
 from collections.abc import Mapping
 
+from temporalio.worker import PollerBehaviorAutoscaling
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 #: The project's workflow package, imported once per worker process instead of once per run.
@@ -38,6 +39,15 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     """temporalio's sandbox with jitflow's workflow modules passed through."""
     restrictions = SandboxRestrictions.default.with_passthrough_modules(WORKFLOW_PACKAGE)
     return SandboxedWorkflowRunner(restrictions=restrictions)
+
+
+def task_pollers() -> PollerBehaviorAutoscaling:
+    """How a worker polls its task queues: as many polls as the server's backlog calls for.
+    temporalio's default, five fixed activity polls, took removals waiting in the queue when
+    1000 grants ended together at about ten a second (the round trips of five polls to a busy
+    server): the last was removed after 66 s, against 43 s with this (the removal floor: 25 to
+    33 s). The benchmark's floor worker polls the same way, so the ratio stays fair."""
+    return PollerBehaviorAutoscaling()
 
 
 def workflow_cache_size(environ: Mapping[str, str] | None = None) -> int:
