@@ -78,6 +78,11 @@ RELEASE_LATE_GRANT = "release-late-grant"
 #: after resolving, with nothing changed). Runs recorded before it answer each older patch on
 #: its own, where it was asked.
 CURRENT_REQUEST = "request-current-2026-11-29"
+#: What ``CURRENT_REQUEST`` stands for, fixed for good: a later patch is not in it, so runs
+#: recorded with this marker replay without the later change.
+CURRENT_REQUEST_COVERS = frozenset(
+    {SLACK_NOTIFICATIONS, LEASE_END_NEWS, SIGNED_LEASE_NEWS, RELEASE_LATE_GRANT}
+)
 
 #: How long after its end a request waits for its owner's ``LeaseEnded`` before it releases
 #: the lease itself (an owner that was terminated, or news that got lost). The owner removes
@@ -511,9 +516,12 @@ class AccessRequestWorkflow:
         return resolved
 
     def _patched(self, patch_id: str) -> bool:
-        """Whether this run does what ``patch_id`` brought: every new run does (one marker for
-        all, ``CURRENT_REQUEST``); a run recorded before that marker asks the patch itself."""
-        return self._current or workflow.patched(patch_id)
+        """Whether this run does what ``patch_id`` brought: a run with the ``CURRENT_REQUEST``
+        marker does all that marker covers; a run recorded before it, and any patch added after
+        it, asks the patch itself."""
+        if self._current and patch_id in CURRENT_REQUEST_COVERS:
+            return True
+        return workflow.patched(patch_id)
 
     def _membership_key(self) -> MembershipKey:
         assert self._state.aptible_user_id is not None

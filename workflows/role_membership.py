@@ -72,6 +72,9 @@ CONFIRM_BEFORE_EXPIRY = "confirm-before-expiry"
 #: recorded where a run first asks for one (each marker also costs an upsert of ``TemporalChangeVersion``, a
 #: visibility write). Runs recorded before it answer each patch above on its own, where asked.
 CURRENT_OWNER = "owner-current-2026-11-29"
+#: What ``CURRENT_OWNER`` stands for, fixed for good: a later patch is not in it, so runs
+#: recorded with this marker replay without the later change.
+CURRENT_OWNER_COVERS = frozenset({VANISHED_ONLY_NOTED, LEASE_END_NEWS, CONFIRM_BEFORE_EXPIRY})
 
 #: Continue-as-new once the history holds this many events (or when the server suggests it).
 HISTORY_LIMIT = 2000
@@ -120,7 +123,8 @@ class RoleMembershipWorkflow:
         self._current: bool | None = None  # the CURRENT_OWNER marker, asked once when needed
         # Holders whose timed lease waits for its confirmation (CONFIRM_BEFORE_EXPIRY): their
         # end is not counted yet. Never carried: continue-as-new waits for every handler.
-        self._confirming: set[str] = set()
+        # Counted per holder: two runs of one workflow id may each wait for theirs.
+        self._confirming: dict[str, int] = {}
         self._refused_start = bool(start.leases) and workflow.info().continued_run_id is None
         if self._refused_start:
             # Only a continue-as-new of an owner carries leases in its input; any other start
@@ -214,12 +218,24 @@ class RoleMembershipWorkflow:
             await self._tell_untold()
         self._applied = version
 
+    def _confirmed(self, holder: str) -> bool:
+        """One add of ``holder`` no longer waits; whether it was the last one that did."""
+        waiting = self._confirming.get(holder, 0) - 1
+        if waiting > 0:
+            self._confirming[holder] = waiting
+            return False
+        return self._confirming.pop(holder, None) is not None
+
     def _patched(self, patch_id: str) -> bool:
-        """Whether this run does what ``patch_id`` brought: every new run does (one marker for
-        all, ``CURRENT_OWNER``); a run recorded before that marker asks the patch itself."""
-        if self._current is None:
-            self._current = workflow.patched(CURRENT_OWNER)
-        return self._current or workflow.patched(patch_id)
+        """Whether this run does what ``patch_id`` brought: a run with the ``CURRENT_OWNER``
+        marker does all that marker covers; a run recorded before it, and any patch added after
+        it, asks the patch itself."""
+        if patch_id in CURRENT_OWNER_COVERS:
+            if self._current is None:
+                self._current = workflow.patched(CURRENT_OWNER)
+            if self._current:
+                return True
+        return workflow.patched(patch_id)
 
     def _tells_news(self) -> bool:
         """Whether this run tells requests their lease ended (asked once per run, at its first
@@ -343,6 +359,7 @@ class RoleMembershipWorkflow:
             raise ApplicationError(
                 f"the lease of {ticket.holder} was already released", type="LeaseRefused"
             )
+        waits = False  # for its confirmation (CONFIRM_BEFORE_EXPIRY)
         previous = self._leases.get(lease.holder)
         # The same ticket again (a retried acquire, or someone re-sending a copied lease)
         # changes nothing: in particular it never moves the end.
@@ -354,13 +371,16 @@ class RoleMembershipWorkflow:
             self._vanished = False  # a new approval may put back what was taken away
             self._remember_names(lease)
             if lease.duration_seconds is not None and self._patched(CONFIRM_BEFORE_EXPIRY):
-                self._confirming.add(lease.holder)
+                self._confirming[lease.holder] = self._confirming.get(lease.holder, 0) + 1
+                waits = True
         until = lease.ends_at.isoformat() if lease.ends_at else "released"
         self._note(verb, lease.holder, f"until {until}")
         self._version += 1
         mine = self._version
         await workflow.wait_condition(lambda: self._applied >= mine)
-        self._confirming.discard(lease.holder)
+        # Once no add of this holder waits any more, its end counts: when the confirmation below
+        # does not move it, the owner timer must still be re-armed to include it.
+        rearm = waits and self._confirmed(lease.holder) and lease.holder in self._leases
         rejection = self._rejections.pop(lease.holder, None)
         if rejection is not None:
             raise ApplicationError(rejection, type="EscalationFailed", non_retryable=True)
@@ -376,6 +396,9 @@ class RoleMembershipWorkflow:
                 held = held.model_copy(update={"ends_at": ends_at})
                 self._leases[lease.holder] = held
                 self._version += 1  # re-arm the owner timer for the new end
+                rearm = False
+        if rearm:
+            self._version += 1
         membership = self._membership
         return LeaseGrant(
             membership_workflow_id=workflow.info().workflow_id,

@@ -299,8 +299,9 @@ async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
         ]
         if any(patches == earlier for earlier in kept):
             return
-        added = sorted(patches - kept[0]) or ["without-" + "+".join(sorted(kept[0] - patches))]
-        path = HISTORIES / f"{name}--{'+'.join(added)}.json"
+        added, dropped = sorted(patches - kept[0]), sorted(kept[0] - patches)
+        variant = "+".join(added) + ("-without-" + "+".join(dropped) if dropped else "")
+        path = HISTORIES / f"{name}--{variant}.json"
         if path.exists():
             return
     HISTORIES.mkdir(exist_ok=True)

@@ -13,6 +13,7 @@ and the owner removes on its own timer whatever a caller sends.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,7 +32,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from jitflow.contracts import activities as contract
-from jitflow.contracts.access import AccessState, Decision, Revocation
+from jitflow.contracts.access import AccessRequestInput, AccessState, Decision, Revocation
 from jitflow.contracts.membership import (
     LeaseEnded,
     LeaseEndHint,
@@ -283,3 +284,66 @@ async def test_a_grant_that_waits_on_a_busy_owner_gets_its_whole_length_and_ends
     owner = stack.client.get_workflow_handle(owner_id)
     await keep_history(second, "grant_confirmed_by_a_busy_owner")
     await keep_history(owner, "membership_owner_busy_past_a_grant_s_asked_end")
+
+
+def _pending_timer(events: list[Any]) -> float | None:
+    """Seconds of the owner's last timer, if it is still pending (neither fired nor cancelled)."""
+    started: dict[int, float] = {}
+    for event in events:
+        if event.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
+            timeout = event.timer_started_event_attributes.start_to_fire_timeout
+            started[event.event_id] = timeout.ToTimedelta().total_seconds()
+        elif event.event_type == EventType.EVENT_TYPE_TIMER_FIRED:
+            started.pop(event.timer_fired_event_attributes.started_event_id, None)
+        elif event.event_type == EventType.EVENT_TYPE_TIMER_CANCELED:
+            started.pop(event.timer_canceled_event_attributes.started_event_id, None)
+    return max(started.values()) if started else None
+
+
+async def test_a_re_sent_lease_whose_confirmation_keeps_its_end_is_still_timed(
+    stack: Stack,
+) -> None:
+    """A terminated run's lease, replaced by the next run of the same workflow id, is neither
+    held nor tombstoned. Re-sent with its ticket's latest end, its confirmation does not move
+    that end; the owner must still arm its timer for it (it left the lease out while the add
+    waited for its confirmation), or nothing but the expiry guard would ever end it."""
+    workflow_id = f"resent-{uuid.uuid4().hex[:8]}"
+    handles = []
+    for run in (1, 2):
+        handle = await stack.client.start_workflow(
+            AccessRequestWorkflow.run,
+            AccessRequestInput(
+                flow="plain", target="admin_prod", requester="bob@example.com", duration="1h"
+            ),
+            id=workflow_id,
+            task_queue=stack.task_queue,
+        )
+        await wait_for(handle, lambda s: s.ready_for_decision)
+        await handle.execute_update(
+            AccessRequestWorkflow.approve, Decision(approver="dave@example.com")
+        )
+        state = await wait_for(handle, lambda s: s.status == "escalated")
+        owner_id = state.membership_workflow_id
+        assert owner_id is not None
+        handles.append(handle)
+        if run == 1:
+            owner = stack.raw_client.get_workflow_handle(owner_id)
+            held = await owner.query("state", result_type=RoleMembershipState)
+            first = next(lease for lease in held.leases if lease.holder == workflow_id)
+            await handle.terminate("the requester's own terminate: its lease stays held")
+    assert first.ticket is not None and first.ticket.not_after is not None
+    copy = first.model_copy(update={"ends_at": first.ticket.not_after})
+    await owner.execute_update(ADD_LEASE_UPDATE, LeaseRequest(key=held.key, lease=copy))
+    left = _pending_timer(await _events(owner))
+    assert left is not None, "the re-sent lease's end has no timer"
+    assert abs(left - (first.ticket.not_after - datetime.now(UTC)).total_seconds()) < 30
+    # The second run's revoke releases the holder's lease, the copy included.
+    await handles[1].execute_update(AccessRequestWorkflow.revoke, Revocation(by="bob@example.com"))
+    assert (await handles[1].result()).status == "deescalated"
+    for _ in range(100):
+        if "bob@example.com" not in stack.members(ADMIN_ROLE):
+            break
+        await asyncio.sleep(0.1)
+    assert "bob@example.com" not in stack.members(ADMIN_ROLE)
+    await stack.client.get_workflow_handle(owner_id).result()
+    await keep_history(owner, "membership_owner_times_a_re_sent_lease_that_kept_its_end")
