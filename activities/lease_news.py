@@ -30,14 +30,15 @@ from jitflow.contracts.names import LEASE_ENDED_UPDATE
 
 logger = logging.getLogger(__name__)
 
-#: How long the removal waits for a request to accept its news. The membership is already gone,
-#: so nothing is worth waiting for: an update the server admitted stays with the request until
-#: its next workflow task (which, when many grants end together, comes after every owner's
-#: removal: owners run at a higher priority), and a request that never hears releases its lease
-#: itself after its grace. Waiting longer held each removal open, heartbeating, while thousands
-#: of requests caught up, and slowed the removals still due.
+#: How long the removal waits for a request to accept its news, each time. The membership is
+#: already gone, so little is worth waiting for: an update the server admitted stays with the
+#: request until its next workflow task (which, when many grants end together, comes after every
+#: owner's removal: owners run at a higher priority), and a request that never hears releases
+#: its lease itself after its grace. Waiting 3 x 10 s held each removal open, heartbeating,
+#: while thousands of requests caught up, and slowed the removals still due.
 NEWS_RPC_TIMEOUT = timedelta(seconds=2)
-#: Attempts for an unavailable or overloaded server (the same update id each time).
+#: Attempts, with the same update id each time (a repeat of an admitted update is that update):
+#: a timeout before the server admitted it would otherwise leave the request to its grace.
 NEWS_ATTEMPTS = 3
 NEWS_RETRY_PAUSE = 0.5
 _TRANSIENT = {
@@ -103,9 +104,8 @@ async def tell_lease_ended(
             except WorkflowUpdateRPCTimeoutOrCancelledError as error:
                 if isinstance(error.__cause__, asyncio.CancelledError):
                     raise  # the activity is being cancelled (or the worker stops)
-                # The request's worker is busy: the admitted update waits for its next task.
-                logger.debug("news to %s not accepted yet; it stays admitted", run.holder)
-                return
+                # The request's worker is busy; asking again attaches to the admitted update.
+                why = f"not accepted within {NEWS_RPC_TIMEOUT.total_seconds():.0f}s"
         _not_told(run, why)
 
     await asyncio.gather(*(tell(run) for run in runs))
