@@ -80,6 +80,7 @@ async def tell_lease_ended(
             return
         handle = client.get_workflow_handle(run.holder, run_id=run.run_id)
         why = ""
+        timed_out = False
         for attempt in range(NEWS_ATTEMPTS):  # one update id: a repeat is the same update
             if attempt:
                 await asyncio.sleep(NEWS_RETRY_PAUSE)
@@ -96,6 +97,7 @@ async def tell_lease_ended(
                 if error.status == RPCStatusCode.NOT_FOUND:
                     return  # the request has ended: it needs no news
                 why = error.status.name if error.status else "RPC error"
+                timed_out = False
                 if error.status not in _TRANSIENT:
                     break
             except WorkflowUpdateFailedError as error:
@@ -105,7 +107,17 @@ async def tell_lease_ended(
                 if isinstance(error.__cause__, asyncio.CancelledError):
                     raise  # the activity is being cancelled (or the worker stops)
                 # The request's worker is busy; asking again attaches to the admitted update.
-                why = f"not accepted within {NEWS_RPC_TIMEOUT.total_seconds():.0f}s"
+                timed_out, why = True, ""
+        if timed_out:
+            # Usual when many grants end together: requests run behind every owner's removal.
+            logger.info(
+                "request %s did not accept its lease news within %d x %.0fs; the server keeps an "
+                "admitted update for its next task, else it releases its lease after a grace",
+                run.holder,
+                NEWS_ATTEMPTS,
+                NEWS_RPC_TIMEOUT.total_seconds(),
+            )
+            return
         _not_told(run, why)
 
     await asyncio.gather(*(tell(run) for run in runs))

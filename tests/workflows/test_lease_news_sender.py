@@ -41,7 +41,9 @@ async def vouch(news: LeaseEnded) -> LeaseEnded:
 @pytest.mark.parametrize(
     ("failure", "attempts", "logged"),
     [
-        (WorkflowUpdateRPCTimeoutOrCancelledError(), NEWS_ATTEMPTS, "not accepted within 2s"),
+        # Not accepted in time (usual when many grants end together): asked again, then left
+        # to the server, which keeps an admitted update; noted at INFO, not as a failure.
+        (WorkflowUpdateRPCTimeoutOrCancelledError(), NEWS_ATTEMPTS, None),
         (RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b""), NEWS_ATTEMPTS, "UNAVAILABLE"),
         (RPCError("denied", RPCStatusCode.PERMISSION_DENIED, b""), 1, "PERMISSION_DENIED"),
         (RPCError("gone", RPCStatusCode.NOT_FOUND, b""), 1, None),
