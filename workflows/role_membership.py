@@ -69,8 +69,9 @@ LEASE_END_NEWS = "lease-end-news"
 CONFIRM_BEFORE_EXPIRY = "confirm-before-expiry"
 
 #: Patch id: everything this build does differently from the first releases, in one marker
-#: recorded where a run first asks for one (each marker also costs an upsert of ``TemporalChangeVersion``, a
-#: visibility write). Runs recorded before it answer each patch above on its own, where asked.
+#: recorded where a run first asks for one (each marker also costs an upsert of
+#: ``TemporalChangeVersion``, a visibility write). Runs recorded before it answer each patch
+#: above on its own, where asked.
 CURRENT_OWNER = "owner-current-2026-11-29"
 #: What ``CURRENT_OWNER`` stands for, fixed for good: a later patch is not in it, so runs
 #: recorded with this marker replay without the later change.
