@@ -11,7 +11,8 @@ import asyncio
 import math
 import time
 import uuid
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -75,6 +76,48 @@ def summary_ms(seconds: Sequence[float]) -> dict[str, float | int | None]:
 
 
 # --- process memory -----------------------------------------------------------------------------
+
+
+#: Result long-polls in flight at once: each holds a server poller slot, and thousands at once
+#: exceed the dev server's namespace limit ("namespace concurrent poller limit exceeded").
+RESULT_POLLS = 200
+#: How long one poll waits before its run goes to the back of the line, so that runs still
+#: going (a request waiting out its grace) never keep finished ones from being seen.
+RESULT_POLL_S = 5.0
+#: Stands for "not ended" in ``bounded_results``' values (a run may well return None).
+PENDING: Any = object()
+
+
+async def bounded_results(
+    results: Sequence[Callable[[], Awaitable[Any]]],
+    timeout: float,
+    *,
+    poll_s: float = RESULT_POLL_S,
+) -> tuple[list[Any], list[int]]:
+    """Wait for each run's result, ``RESULT_POLLS`` polls at a time, each at most ``poll_s``
+    before its run is asked again later, all within ``timeout`` seconds: the values in the order
+    of ``results`` (a failure as its exception, ``PENDING`` for a run not ended in time) and the
+    indices of those not ended. Cancelling the caller cancels every poll."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    values: list[Any] = [PENDING] * len(results)
+    line = deque(range(len(results)))
+
+    async def lane() -> None:
+        while line:
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            index = line.popleft()
+            try:
+                values[index] = await asyncio.wait_for(results[index](), min(poll_s, left))
+            except TimeoutError:
+                line.append(index)
+            except Exception as error:
+                values[index] = error
+
+    await asyncio.gather(*(lane() for _ in range(min(RESULT_POLLS, len(results)))))
+    return values, [index for index, value in enumerate(values) if value is PENDING]
 
 
 def _status_kb(pid: int, key: str) -> int | None:

@@ -10,6 +10,7 @@ and the emulator is watched until every membership is gone.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import re
 import sys
@@ -23,7 +24,14 @@ from temporalio.client import Client
 
 from bench.fixtures import APPROVER, BENCH_KEYS, Pair
 from bench.floor import FLOOR_REMOVAL_WORKFLOW, FLOOR_TASK_QUEUE, RemovalInput
-from bench.measure import BenchError, Emulator, Grant, JitflowDriver, summary_ms
+from bench.measure import (
+    BenchError,
+    Emulator,
+    Grant,
+    JitflowDriver,
+    bounded_results,
+    summary_ms,
+)
 from bench.stack import REPO
 from jitflow.contracts.names import DEFAULT_TASK_QUEUE
 from jitflow.trust.keys import private_key_openssh
@@ -62,10 +70,7 @@ async def floor_removal(client: Client, count: int) -> dict[str, Any]:
             )
 
     handles = await asyncio.gather(*(start() for _ in range(count)))
-    results = await asyncio.gather(
-        *(asyncio.wait_for(handle.result(), REMOVAL_WAIT_S + 60) for handle in handles),
-        return_exceptions=True,
-    )
+    results, _ = await bounded_results([handle.result for handle in handles], REMOVAL_WAIT_S + 60)
     ran = [value for value in results if isinstance(value, float)]
     lags = [max(0.0, value - end_at) for value in ran]
     return {
@@ -164,9 +169,8 @@ async def mass_revocation(
     after = [moment - started for moment in gone.values()]
     # Let the revoked requests finish (their hooks after removal, the owners ending) before the
     # floor runs, so that the floor is measured on a server doing nothing else.
-    ended = await asyncio.gather(
-        *(asyncio.wait_for(driver.result(grant), REMOVAL_WAIT_S) for grant in grants),
-        return_exceptions=True,
+    ended, still_open = await bounded_results(
+        [functools.partial(driver.result, grant) for grant in grants], REMOVAL_WAIT_S
     )
     floor = await floor_removal(client, len(pairs))
     last = max(after) if after else None
@@ -182,7 +186,8 @@ async def mass_revocation(
         "gone_after_command_start_ms": summary_ms(after),
         "last_gone_s": round(last, 3) if last is not None else None,
         "never_removed": len(grants) - len(gone),
-        "runs_not_completed": sum(1 for end in ended if isinstance(end, BaseException)),
+        "runs_not_completed": len(still_open)
+        + sum(1 for end in ended if isinstance(end, BaseException)),
         "output_tail": text.strip().splitlines()[-8:],
         "floor_removal": floor,
         "last_gone_vs_floor_drain": round(last / floor["drain_s"], 3)

@@ -9,9 +9,15 @@ TOKEN_LIFETIME_S = 3600
 """The lifetime the worker's Aptible client asks for (``AptibleClient(token_lifetime=3600)``)."""
 
 
-def _largest_revocation(document: dict[str, Any]) -> dict[str, Any] | None:
+def _judged_revocation(document: dict[str, Any]) -> dict[str, Any] | None:
+    """The run the targets speak of: 1000 live grants when there is one, else the largest (a
+    3000-grant run is reported, not judged)."""
     runs: list[dict[str, Any]] = document.get("revocation") or []
-    return max(runs, key=lambda run: run["grants"]) if runs else None
+    if not runs:
+        return None
+    return next(
+        (run for run in runs if run["grants"] == 1000), max(runs, key=lambda r: r["grants"])
+    )
 
 
 def _target(name: str, wanted: str, value: float | int | None, met: bool | None) -> dict[str, Any]:
@@ -24,10 +30,10 @@ def evaluate_targets(document: dict[str, Any]) -> list[dict[str, Any]]:
         p99 = document["latency"]["approve_to_escalated_ms"]["p99"]
         met = None if p99 is None else p99 < 150
         targets.append(_target("approve -> escalated p99 (ms)", "< 150", p99, met))
-    largest = _largest_revocation(document)
-    if largest is not None:
-        n = largest["grants"]
-        lag = largest["lag_ms"]
+    judged = _judged_revocation(document)
+    if judged is not None:
+        n = judged["grants"]
+        lag = judged["lag_ms"]
         targets.append(
             _target(
                 f"revocation lag p99 at {n} grants (ms)",
@@ -48,7 +54,7 @@ def evaluate_targets(document: dict[str, Any]) -> list[dict[str, Any]]:
         targets.append(
             _target("grants not revoked within the grace (all runs)", "0", never, never == 0)
         )
-        calls = largest["aptible_calls"]
+        calls = judged["aptible_calls"]
         targets.append(
             _target(
                 "Aptible calls per escalation",
@@ -65,10 +71,9 @@ def evaluate_targets(document: dict[str, Any]) -> list[dict[str, Any]]:
                 calls["per_deescalation"] <= 1,
             )
         )
-        at_1000 = next((r for r in document["revocation"] if r["grants"] == 1000), largest)
-        rss = at_1000["worker_peak_rss_mb"]
+        rss = judged["worker_peak_rss_mb"]
         targets.append(
-            _target(f"worker peak RSS at {at_1000['grants']} grants (MB)", "< 250", rss, rss < 250)
+            _target(f"worker peak RSS at {judged['grants']} grants (MB)", "< 250", rss, rss < 250)
         )
     tokens = document.get("token_requests_whole_run", 0)
     lifetimes = max(1, -(-int(document["wall_time_s"]) // TOKEN_LIFETIME_S))
@@ -97,7 +102,8 @@ def run_problems(document: dict[str, Any]) -> list[str]:
     """What went wrong in a run other than speed: errors, runs that never ended, memberships
     never granted or still present when the run was done, refused or mis-ended decisions.
     Never a latency, rate or lag: a smoke run (``--smoke``) fails on these and on nothing else.
-    (In a full run at 1000 grants, runs still going after the drain show up here too.)"""
+    (A request still open after its news grace, which a lost lease news leaves to, shows up
+    here too.)"""
     problems: list[str] = []
 
     def check(count: int | None, what: str) -> None:

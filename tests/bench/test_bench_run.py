@@ -39,7 +39,7 @@ def test_smoke_runs_every_phase_small_and_writes_a_git_ignored_file() -> None:
 
 def test_modes_and_phases() -> None:
     full, quick = parse_options([]), parse_options(["--quick"])
-    assert (full.mode, full.grants, full.output.name) == ("full", (100, 1000), "results.json")
+    assert (full.mode, full.grants, full.output.name) == ("full", (100, 1000, 3000), "results.json")
     assert (quick.mode, quick.grants, quick.output.name) == ("quick", (50,), "results-quick.json")
     assert "decisions" not in full.phases
     assert parse_options(["--phases", "decisions"]).phases == ("decisions",)
@@ -196,3 +196,47 @@ def test_a_failed_mass_revocation_is_a_problem() -> None:
     assert any("exited 4" in problem for problem in problems)
     assert "mass revocation 5: revokes that failed: 1" in problems
     assert "mass revocation 5: memberships never removed: 1" in problems
+
+
+def test_result_waits_are_bounded_and_runs_still_going_block_no_others() -> None:
+    """Thousands of result long-polls at once exceed the dev server's namespace poller limit
+    (the 3000-grant floor lost 2812 of its results that way): at most ``RESULT_POLLS`` wait at
+    a time. Runs still going (requests waiting out their grace) fill every poll first here, yet
+    each finished run behind them is seen; a failure and a ``None`` result come back as values,
+    in order, and only the runs that never end are pending."""
+    import asyncio
+
+    from bench.measure import PENDING, RESULT_POLLS, bounded_results
+
+    in_flight = [0, 0]  # now, most
+    quick = RESULT_POLLS * 2
+
+    async def never() -> None:
+        in_flight[0] += 1
+        in_flight[1] = max(in_flight[1], in_flight[0])
+        try:
+            await asyncio.Event().wait()
+        finally:
+            in_flight[0] -= 1
+
+    async def finishes(value: int) -> int | None:
+        await asyncio.sleep(0.001)
+        if value == 7:
+            raise RuntimeError("run 7 failed")
+        return None if value == 8 else value
+
+    async def scenario() -> tuple[list[Any], list[int]]:
+        stuck: list[Any] = [never] * RESULT_POLLS
+        done: list[Any] = [lambda v=value: finishes(v) for value in range(quick)]
+        return await bounded_results([*stuck, *done], timeout=0.6, poll_s=0.05)
+
+    values, pending = asyncio.run(scenario())
+    assert pending == list(range(RESULT_POLLS))
+    assert in_flight == [0, RESULT_POLLS]  # never more at once, and every poll cancelled
+    finished = values[RESULT_POLLS:]
+    assert all(value is not PENDING for value in finished)
+    assert isinstance(finished[7], RuntimeError) and str(finished[7]) == "run 7 failed"
+    assert finished[8] is None
+    assert [v for i, v in enumerate(finished) if i not in (7, 8)] == [
+        v for v in range(quick) if v not in (7, 8)
+    ]
