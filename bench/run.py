@@ -497,6 +497,7 @@ async def revocation(ctx: Context, count: int) -> dict[str, Any]:
         raise BenchError(f"--grants {count}: the bench state has {len(fixtures.pairs)} pairs")
     pairs = fixtures.pairs[:count]
     before = await ctx.emulator.counters()
+    timeouts_before = ctx.jitflow.query_timeouts
     ctx.worker_memory.reset_peak()
     setup_window = count / ctx.setup_rate * 1.3 + 5.0
     target = time.time() + setup_window
@@ -541,15 +542,18 @@ async def revocation(ctx: Context, count: int) -> dict[str, Any]:
     never = len(watcher.outstanding)
     peak_kb = max(ctx.worker_memory.peak_kb, ctx.worker_memory.hwm_kb() or 0)
     results = [functools.partial(ctx.jitflow.result, g) for g in grants]
-    recorded_late, failed = await drain(results, 60.0 * max(1.0, count / GRACE_SCALE_GRANTS))
+    record_wait = 60.0 * max(1.0, count / GRACE_SCALE_GRANTS)
+    recorded_late, failed = await drain(results, record_wait)
     still_open = len(recorded_late)
     if recorded_late and options.mode != "smoke":
         # A request whose lease news was lost (its update not admitted while thousands of
         # requests ran behind the owners) records its end after its own grace: late, but not a
-        # run that failed. (A smoke run's five grants have no such excuse.)
-        last_release = max(expiries) + NEWS_GRACE.total_seconds() + 60.0
+        # run that failed. (A smoke run's five grants have no such excuse.) Those get the same
+        # wait again from the end of that grace: thousands release then, all at once.
+        graces_end = max(expiries) + NEWS_GRACE.total_seconds()
         more, more_failed = await drain(
-            [results[index] for index in recorded_late], max(1.0, last_release - time.time())
+            [results[index] for index in recorded_late],
+            max(0.0, graces_end - time.time()) + record_wait,
         )
         still_open, failed = len(more), failed + more_failed
     after = await ctx.emulator.counters()
@@ -583,6 +587,7 @@ async def revocation(ctx: Context, count: int) -> dict[str, Any]:
         "grace_s": round(grace, 1),
         "poll_round_ms": summary_ms(watcher.fast_rounds),
         "poll_errors": watcher.errors[:5],
+        "status_query_timeouts": ctx.jitflow.query_timeouts - timeouts_before,
         "runs_recorded_after_drain_wait": len(recorded_late),
         "runs_not_completed": still_open + failed,
         "aptible_calls": {
