@@ -122,8 +122,14 @@ async def bounded_results(
 
 
 #: Query failures that mean "ask again" (the worker was slow to answer), not a broken run.
+#: (The client's own RPC timeout comes back as CANCELLED, "Timeout expired".)
 _QUERY_TRANSIENT = frozenset(
-    {RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE, RPCStatusCode.RESOURCE_EXHAUSTED}
+    {
+        RPCStatusCode.CANCELLED,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+    }
 )
 
 
