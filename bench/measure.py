@@ -76,7 +76,7 @@ def summary_ms(seconds: Sequence[float]) -> dict[str, float | int | None]:
     }
 
 
-# --- process memory -----------------------------------------------------------------------------
+# --- waiting for runs ---------------------------------------------------------------------------
 
 
 #: Result long-polls in flight at once: each holds a server poller slot, and thousands at once
@@ -131,6 +131,9 @@ _QUERY_TRANSIENT = frozenset(
         RPCStatusCode.RESOURCE_EXHAUSTED,
     }
 )
+
+
+# --- process memory -----------------------------------------------------------------------------
 
 
 def _status_kb(pid: int, key: str) -> int | None:
@@ -372,6 +375,7 @@ class JitflowDriver:
         while time.monotonic() < deadline:
             state = await self._poll_status(grant)
             if state is None:
+                delay = await _poll(delay, 0.3)
                 continue
             if state.ready_for_decision:
                 self.ready_after.add(time.time() - grant.started)
@@ -407,6 +411,7 @@ class JitflowDriver:
         while time.monotonic() < deadline:
             state = await self._poll_status(grant)
             if state is None:
+                delay = await _poll(delay, 0.3)
                 continue
             if state.status == "escalated" or state.escalated_at is not None:
                 self.escalated_after.add(time.time() - grant.approved)
