@@ -51,6 +51,7 @@ from jitflow.contracts.membership import (
     RoleMembershipInput,
     RoleMembershipState,
     membership_title,
+    release_update_id,
 )
 from jitflow.contracts.names import (
     ADD_LEASE_UPDATE,
@@ -343,7 +344,7 @@ class MembershipActivities:
             released: LeaseReleased = await handle.execute_update(
                 RELEASE_LEASE_UPDATE,
                 ReleaseLease(holder=release.holder, reason=release.reason, holder_run_id=run_id),
-                id=f"release/{release.holder}/{run_id}",
+                id=release_update_id(release.holder, run_id),
                 result_type=LeaseReleased,
             )
         except RPCError as error:

@@ -82,10 +82,18 @@ async def floor_removal(client: Client, count: int) -> dict[str, Any]:
     }
 
 
+#: Up to this many grants, a mass revocation takes a few seconds and is watched every 0.1 s.
+FINE_WATCH_GRANTS = 100
+
+
 async def _watch_gone(
     emulator: Emulator, grants: Sequence[Grant], deadline: float
 ) -> dict[tuple[str, str], float]:
-    """When each grant's membership was first seen gone (polls every 0.1 s per role)."""
+    """When each grant's membership was first seen gone: a poll of every role every 0.1 s,
+    every 0.5 s above ``FINE_WATCH_GRANTS`` grants (the poll of 20 roles every 0.1 s took about
+    a quarter of a core from the two the measured system has, where the floor has no watcher;
+    0.5 s is under 3% of the time a revocation of that many takes)."""
+    pause = 0.1 if len(grants) <= FINE_WATCH_GRANTS else 0.5
     outstanding = {(g.pair.role_id, g.pair.user_id) for g in grants}
     gone: dict[tuple[str, str], float] = {}
     while outstanding and time.time() < deadline:
@@ -97,7 +105,7 @@ async def _watch_gone(
             if key[1] not in members[key[0]]:
                 gone[key] = seen
                 outstanding.discard(key)
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(pause)
     return gone
 
 

@@ -26,6 +26,7 @@ from jitflow.access_client import AccessRequests
 from jitflow.cli import calls
 from jitflow.cli.calls import run_call
 from jitflow.cli.describe import describe_state, target_shown
+from jitflow.cli.mass_revocation import DEFAULT_CONCURRENCY
 from jitflow.cli.mass_revoke import mass_revoke, selection_from_options
 from jitflow.cli.naming import command_name
 from jitflow.cli.outcome import Command, CommandError, ExitCode, exit_code
@@ -41,7 +42,6 @@ from jitflow.contracts.access import (
 )
 from jitflow.contracts.names import ACCESS_WORKFLOW_TYPE, DEFAULT_TASK_QUEUE
 from jitflow.contracts.trust import DecisionAction
-from jitflow.mass_revocation import DEFAULT_CONCURRENCY
 
 _connection_options = [
     click.option("--address", envvar="TEMPORAL_ADDRESS", help="Temporal frontend host:port."),

@@ -3,7 +3,7 @@
 In an incident the team takes away every grant of one person, of one role, or all of them; one
 command that finds them (the ``Jit*`` search attributes) and revokes each with its own signed
 proof is faster and surer than a loop over ``jitflow list``. The work is in
-``jitflow.mass_revocation``; this module chooses what to select, shows progress on stderr and
+``jitflow.cli.mass_revocation``; this module chooses what to select, shows progress on stderr,
 prints the summary, and turns it into an exit status a script can test.
 """
 
@@ -18,6 +18,7 @@ from temporalio.client import Client
 from jitflow.access_client import AccessRequests, SigningKey
 from jitflow.cli import calls
 from jitflow.cli.calls import run_call
+from jitflow.cli.mass_revocation import MassRevocation, Progress, find_candidates
 from jitflow.cli.outcome import ExitCode
 from jitflow.cli.request_help import config_source
 from jitflow.config.issues import ConfigErrors
@@ -28,7 +29,6 @@ from jitflow.contracts.mass_revocation import (
     MassRevocationSummary,
     RevocationSelection,
 )
-from jitflow.mass_revocation import MassRevocation, Progress, find_candidates
 from jitflow.mass_revocation_record import OperationRecord
 
 #: How many failed requests the summary lists one by one (the rest are counted).
@@ -73,13 +73,18 @@ class _ProgressLine:
 
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
-        self.last_tenth = -1
+        self.last_tenths = (-1, -1)
 
     def __call__(self, progress: Progress) -> None:
         counts = progress.counts
+        released = (
+            f" (taken away at their owners, revoke not yet recorded: {progress.released})"
+            if progress.released
+            else ""
+        )
         text = (
             f"revoking {progress.done}/{progress.total}: removed {counts['removed']}, "
-            f"already gone {counts['already_gone']}, failed {counts['failed']}"
+            f"already gone {counts['already_gone']}, failed {counts['failed']}{released}"
         )
         if self.tty:
             end = "\n" if progress.done == progress.total else ""
@@ -87,9 +92,10 @@ class _ProgressLine:
             if end:
                 click.echo("", err=True)
             return
-        tenth = progress.done * 10 // max(progress.total, 1)
-        if tenth != self.last_tenth:
-            self.last_tenth = tenth
+        whole = max(progress.total, 1)
+        tenths = (progress.done * 10 // whole, progress.released * 10 // whole)
+        if tenths != self.last_tenths:
+            self.last_tenths = tenths
             click.echo(text, err=True)
 
 

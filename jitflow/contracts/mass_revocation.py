@@ -79,6 +79,9 @@ class GrantRevocation(Contract):
     """Why it failed or was already gone (the workflow's refusal, the Temporal error)."""
     seconds: float
     """From the start of the mass revocation until this request's update answered."""
+    released_seconds: float | None = None
+    """From the start until its membership owner confirmed the release, when the operation took
+    the membership away there before sending the revoke (the moment access went)."""
 
 
 class MassRevocationSummary(Contract):

@@ -34,6 +34,13 @@ def membership_workflow_id(org_id: str, role_id: str, user_id: str) -> str:
     return f"membership/{org_id.lower()}/{role_id.lower()}/{user_id.lower()}"
 
 
+def release_update_id(holder: str, holder_run_id: str | None) -> str:
+    """The update id of one request run's ``release_lease``: the request's own release and a
+    mass revocation's release ahead of it share it, so the server answers the second with the
+    first's outcome instead of running it again."""
+    return f"release/{holder}/{holder_run_id}"
+
+
 class Lease(Contract):
     """A grant's claim on a membership: held by ``holder`` (an AccessRequest) until ``ends_at``."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,11 @@ from access_stack import ADMIN_ROLE, READONLY_ROLE, Stack, keep_history
 from cli_helpers import jitflow, key, no_traceback, request_args
 
 from jitflow.access_client import AccessRequests
+from jitflow.cli.mass_revocation import Candidate, MassRevocation, find_candidates
 from jitflow.cli.outcome import ExitCode
 from jitflow.cli.signing import signer
 from jitflow.contracts.mass_revocation import MassRevocationRecord, RevocationSelection
-from jitflow.mass_revocation import Candidate, MassRevocation, find_candidates
+from jitflow.contracts.membership import membership_workflow_id, release_update_id
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -184,10 +186,91 @@ async def test_a_grant_that_ended_since_the_listing_counts_as_already_gone(
         2,
         0,
     )
-    assert sorted(seen) == [1, 2, 3]
+    # Progress is told per grant settled (and per membership taken away at its owner).
+    assert sorted(set(seen)) == [1, 2, 3]
     assert ALICE not in dev_stack.members(ADMIN_ROLE) and CAROL not in dev_stack.members(
         READONLY_ROLE
     )
+
+
+async def _accepted_at(
+    stack: Stack, workflow_id: str, *, update_id: str = "", name: str = ""
+) -> datetime:
+    """When ``workflow_id``'s latest run accepted the update with that id, or of that name."""
+    history = await stack.raw_client.get_workflow_handle(workflow_id).fetch_history()
+    for event in history.events:
+        if event.HasField("workflow_execution_update_accepted_event_attributes"):
+            request = event.workflow_execution_update_accepted_event_attributes.accepted_request
+            if request.meta.update_id == update_id or request.input.name == name:
+                return event.event_time.ToDatetime()
+    raise AssertionError(f"{workflow_id} accepted no update {update_id or name}")
+
+
+async def test_memberships_go_at_their_owners_before_the_requests_record_the_revoke(
+    dev_stack: Stack, tmp_path: Path
+) -> None:
+    carol_ro = await _grant(dev_stack, tmp_path, CAROL, "admin_ro")
+    carol_prod = await _grant(dev_stack, tmp_path, CAROL, "admin_prod")
+    alice_ro = await _grant(dev_stack, tmp_path, ALICE, "admin_ro")
+    everything = RevocationSelection(everything=True, task_queue=dev_stack.task_queue)
+    await _listed(dev_stack, everything, {carol_ro, carol_prod, alice_ro})
+    requests = AccessRequests(dev_stack.raw_client, dev_stack.task_queue)
+    owners = {}
+    for workflow_id in (carol_ro, carol_prod):
+        state = await requests.status(workflow_id)
+        assert state.resolved is not None and state.aptible_user_id is not None
+        owners[workflow_id] = membership_workflow_id(
+            state.resolved.org_id, state.resolved.target.role_id, state.aptible_user_id
+        )
+
+    # Carol may revoke only her own grants: Alice's is refused by the flow's rule, as its
+    # request would refuse it, and nothing of it is touched, not even at its owner.
+    result = await jitflow(
+        dev_stack, "revoke", "--all", "--by", CAROL, "--key", key(tmp_path, CAROL)
+    )
+    no_traceback(result)
+    assert result.exit_code == ExitCode.REFUSED, result.output
+    assert _summary_counts(result.output) == {"removed": 2, "already gone": 0, "failed": 1}
+    assert f"{alice_ro} ({ALICE}, admin_ro): refused: {CAROL} may not revoke" in result.output
+    assert ALICE in dev_stack.members(READONLY_ROLE)
+    assert CAROL not in dev_stack.members(READONLY_ROLE) | dev_stack.members(ADMIN_ROLE)
+
+    # The first of Carol's grants went through its request (it proves the key is trusted);
+    # the other's membership was released at its owner before its request accepted the revoke,
+    # under the update id of the request's own release. Both requests record Carol's revoke.
+    owner_first = []
+    for workflow_id, owner in owners.items():
+        run_id = (await dev_stack.raw_client.get_workflow_handle(workflow_id).describe()).run_id
+        update_id = release_update_id(workflow_id, run_id)
+        released = await _accepted_at(dev_stack, owner, update_id=update_id)
+        revoked = await _accepted_at(dev_stack, workflow_id, name="revoke")
+        owner_first.append(released < revoked)
+        shown = json.loads((await jitflow(dev_stack, "status", workflow_id, "--json")).output)
+        assert shown["status"] == "deescalated" and shown["revoked_by"] == CAROL
+        if released < revoked:
+            handle = dev_stack.client.get_workflow_handle(workflow_id)
+            await keep_history(handle, "revoke_after_its_owner_released_the_lease")
+            owner_handle = dev_stack.client.get_workflow_handle(owner)
+            await keep_history(owner_handle, "membership_owner_released_by_a_mass_revocation")
+    assert sorted(owner_first) == [False, True]
+    # The record says when each membership went, where that came before the revoke's answer.
+    operation = result.output.split("mass revocation ")[1].split()[0]
+    record = dev_stack.client.get_workflow_handle(
+        f"mass-revocation-{operation}", result_type=MassRevocationRecord
+    )
+    kept: MassRevocationRecord = await record.result()
+    assert kept.summary is not None
+    released = [g for g in kept.summary.grants if g.released_seconds is not None]
+    assert len(released) == 1 and released[0].outcome == "removed"
+    assert released[0].released_seconds is not None
+    assert released[0].released_seconds <= released[0].seconds
+    state = await requests.status(alice_ro)
+    assert state.status == "escalated" and state.revoked_by is None
+    cleanup = await jitflow(
+        dev_stack, "revoke", alice_ro, "--by", DAVE, "--key", key(tmp_path, DAVE)
+    )
+    assert cleanup.exit_code == ExitCode.DONE, cleanup.output
+    assert ALICE not in dev_stack.members(READONLY_ROLE)
 
 
 async def test_selection_options_are_exclusive(dev_stack: Stack, tmp_path: Path) -> None:
