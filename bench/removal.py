@@ -32,7 +32,6 @@ from bench.measure import (
     bounded_results,
     summary_ms,
 )
-from bench.stack import REPO
 from jitflow.contracts.names import DEFAULT_TASK_QUEUE
 from jitflow.trust.keys import private_key_openssh
 
@@ -156,16 +155,19 @@ async def mass_revocation(
     key_file = work_dir / "bench-approver.key"
     key_file.write_bytes(private_key_openssh(BENCH_KEYS.private(APPROVER)))
     key_file.chmod(0o600)
+    # The command runs the code snapshot the worker runs (``bench.stack.snapshot_code``), so
+    # that editing the work tree while a run goes on cannot change what is measured.
+    code = work_dir / "code"
     command = [
-        sys.executable, "-m", "jitflow", "revoke", "--all", "--by", APPROVER,
+        sys.executable, "-P", "-m", "jitflow", "revoke", "--all", "--by", APPROVER,
         "--key", str(key_file), "--address", address, "--task-queue", DEFAULT_TASK_QUEUE,
         "--message", "bench mass revocation",
     ]  # fmt: skip
     started = time.time()
     process = await asyncio.create_subprocess_exec(
         *command,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=code,
+        env={**os.environ, "PYTHONPATH": str(code)},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
