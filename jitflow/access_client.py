@@ -80,11 +80,13 @@ class AccessRequests:
             else WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
 
-    def handle(self, workflow_id: str) -> RequestHandle:
-        return self.client.get_workflow_handle(workflow_id, result_type=AccessState)
+    def handle(self, workflow_id: str, run_id: str | None = None) -> RequestHandle:
+        """The request's latest run, or the run ``run_id`` (a listing names the run it saw: the
+        id may have been reused since, and the new run is another grant)."""
+        return self.client.get_workflow_handle(workflow_id, run_id=run_id, result_type=AccessState)
 
-    async def status(self, workflow_id: str) -> AccessState:
-        state: AccessState = await self.handle(workflow_id).query(
+    async def status(self, workflow_id: str, run_id: str | None = None) -> AccessState:
+        state: AccessState = await self.handle(workflow_id, run_id).query(
             STATUS_QUERY, result_type=AccessState, rpc_timeout=self.query_timeout
         )
         return state
@@ -95,8 +97,10 @@ class AccessRequests:
     async def deny(self, workflow_id: str, decision: Decision) -> UpdateOutcome:
         return await self._update(workflow_id, DENY_UPDATE, decision)
 
-    async def revoke(self, workflow_id: str, revocation: Revocation) -> UpdateOutcome:
-        return await self._update(workflow_id, REVOKE_UPDATE, revocation)
+    async def revoke(
+        self, workflow_id: str, revocation: Revocation, run_id: str | None = None
+    ) -> UpdateOutcome:
+        return await self._update(workflow_id, REVOKE_UPDATE, revocation, run_id)
 
     async def cancel(self, workflow_id: str, cancellation: Cancellation) -> UpdateOutcome:
         return await self._update(workflow_id, CANCEL_UPDATE, cancellation)
@@ -150,7 +154,9 @@ class AccessRequests:
                 return state
             await asyncio.sleep(0.1)
 
-    async def _update(self, workflow_id: str, name: str, body: object) -> UpdateOutcome:
-        handle = self.handle(workflow_id)
+    async def _update(
+        self, workflow_id: str, name: str, body: object, run_id: str | None = None
+    ) -> UpdateOutcome:
+        handle = self.handle(workflow_id, run_id)
         outcome: UpdateOutcome = await handle.execute_update(name, body, result_type=UpdateOutcome)
         return outcome

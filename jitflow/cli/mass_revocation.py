@@ -13,14 +13,18 @@ Why the owners first: a revoke that goes through its request costs five workflow
 activities before the membership is gone (the request accepts it, its activity asks the owner,
 the owner removes), and on a busy server each of those waits its turn. Taking access away never
 needs a proof, so once one revoke of the operation has been accepted (its signature is trusted)
-and the flow's own rule allows this one, the membership goes first, with the owner's
-``release_lease`` under the very update id the request's release will use: the owner's two tasks
-and one removal, at the owners' task priority. The signed revokes follow, and each request's
-release is answered from the owner's first outcome (or finds the owner closed and nothing left).
-A revoke its request refuses after that is reported as a failure that says so; the membership
-stays gone, which is what anyone may ask of an owner anyway.
+and the flow's own rule allows this one, its lease goes first, with the owner's ``release_lease``
+under the very update id the request's release will use: the owner's two tasks and one removal,
+at the owners' task priority. The signed revokes follow. Each request's release then finds the
+owner closed and nothing left (its last lease gone), or, while the owner still runs for other
+leases, gets the first release's answer again. A revoke its request refuses after that is
+reported as a failure that says so; the lease stays released, which is what anyone may ask of
+an owner anyway.
 
-Concurrency is bounded: how many removals, then revokes, are asked of the worker at once.
+Every call names the run the listing saw: a request id reused since then is another grant, and
+neither its status, its lease nor its revoke is touched.
+
+Concurrency is bounded: how many requests are read and released, then revoked, at once.
 """
 
 from __future__ import annotations
@@ -28,15 +32,15 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from temporalio.client import (
     Client,
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -58,13 +62,16 @@ from jitflow.contracts.membership import (
 from jitflow.contracts.names import RELEASE_LEASE_UPDATE
 from workflows.permissions import revocation_refusal
 
-#: Revokes in flight at once, unless the caller says otherwise.
+#: Requests read and released, then revoked, at once, unless the caller says otherwise.
 DEFAULT_CONCURRENCY = 32
+#: How long one owner may take to answer a release before its grant goes the usual way (its
+#: request's revoke, whose release joins the same update): one stuck removal, retried by its
+#: owner, must not hold back the revokes of all the others.
+OWNER_RELEASE_WAIT_S = 30.0
 #: Refusals that mean the grant was already on its way out when our revoke arrived.
 _GONE_REFUSALS = ("nothing to revoke", "already revoked")
 
 Verdict = tuple[GrantOutcome, str | None]
-_Item = TypeVar("_Item")
 
 
 @dataclass(frozen=True)
@@ -101,8 +108,8 @@ def operation_message(operation_id: str, message: str | None) -> str:
 
 @dataclass
 class Progress:
-    """Counts so far, for a progress line. ``released`` counts memberships already taken away
-    at their owners whose requests have not yet recorded the revoke."""
+    """Counts so far, for a progress line. ``released`` counts leases already released at their
+    owners whose requests have not yet recorded the revoke."""
 
     total: int
     counts: dict[GrantOutcome, int]
@@ -114,33 +121,35 @@ class Progress:
 
 
 @dataclass
-class _Read:
-    """A request that may be revoked, as its ``status`` query showed it."""
+class Revocable:
+    """A request the operation may revoke, as its ``status`` query showed it."""
 
     candidate: Candidate
     state: AccessState
     released_at: float | None = None
-    """When its owner confirmed the release (monotonic), if the operation went there first."""
+    """When its owner confirmed the lease released (monotonic), if the operation went there
+    first; the membership went with it unless another grant or standing access holds it."""
 
 
 @dataclass
 class _Tally:
-    """The operation's results so far, in the candidates' order."""
+    """The operation's results so far, by the candidates' order, and the progress they make."""
 
     started: float
     progress: Progress
     on_progress: Callable[[Progress], None] | None
     grants: dict[int, GrantRevocation] = field(default_factory=dict)
 
+    def released(self) -> None:
+        self.progress.released += 1
+        self._tell()
+
     def settle(
-        self,
-        index: int,
-        candidate: Candidate,
-        verdict: Verdict,
-        at: float,
-        released_at: float | None = None,
+        self, index: int, candidate: Candidate, verdict: Verdict, released_at: float | None = None
     ) -> None:
         outcome, detail = verdict
+        if released_at is not None:
+            self.progress.released -= 1
         self.progress.counts[outcome] += 1
         self.grants[index] = GrantRevocation(
             workflow_id=candidate.workflow_id,
@@ -148,27 +157,34 @@ class _Tally:
             target=candidate.target,
             outcome=outcome,
             detail=detail,
-            seconds=round(at - self.started, 3),
-            released_seconds=None if released_at is None else round(released_at - self.started, 3),
+            seconds=self._since_start(time.monotonic()),
+            released_seconds=None if released_at is None else self._since_start(released_at),
         )
-        self.tell()
+        self._tell()
 
-    def tell(self) -> None:
+    def _since_start(self, moment: float) -> float:
+        return round(moment - self.started, 3)
+
+    def _tell(self) -> None:
         if self.on_progress is not None:
             self.on_progress(self.progress)
 
 
 def _failure(error: Exception) -> Verdict:
-    """What one failed call means for its grant."""
+    """What one failed call means for its grant: the one place errors become outcomes."""
     if isinstance(error, WorkflowUpdateFailedError):
         cause = error.cause
-        reason = cause.message if isinstance(cause, ApplicationError) else str(cause)
-        return _refused(reason)
+        return _refused(cause.message if isinstance(cause, ApplicationError) else str(cause))
     if isinstance(error, RPCError):
         if error.status == RPCStatusCode.NOT_FOUND and "already completed" in error.message:
             return "already_gone", "the request has ended"
         return "failed", f"Temporal: {error.message}"
-    return "failed", f"the request could not report its state: {error}"
+    if isinstance(error, WorkflowUpdateRPCTimeoutOrCancelledError):
+        return "failed", "Temporal: the revoke was not answered in time"
+    if isinstance(error, WorkflowQueryFailedError | WorkflowQueryRejectedError):
+        return "failed", f"the request could not report its state: {error}"
+    # Not foreseen: one request's trouble is still only that request's outcome.
+    return "failed", f"{type(error).__name__}: {error}"
 
 
 def _refused(reason: str) -> Verdict:
@@ -177,19 +193,8 @@ def _refused(reason: str) -> Verdict:
     return "failed", f"refused: {reason}"
 
 
-_CALL_ERRORS = (
-    WorkflowUpdateFailedError,
-    RPCError,
-    WorkflowQueryFailedError,
-    WorkflowQueryRejectedError,
-)
-
-
 class MassRevocation:
-    """One operation: revoke ``candidates`` as ``by``, ``concurrency`` at a time.
-
-    ``owners_first`` False sends every revoke through its request only (as ``jitflow revoke
-    ID`` does), which is slower when many grants go at once."""
+    """One operation: revoke ``candidates`` as ``by``, ``concurrency`` at a time."""
 
     def __init__(
         self,
@@ -201,7 +206,6 @@ class MassRevocation:
         concurrency: int = DEFAULT_CONCURRENCY,
         operation_id: str | None = None,
         on_progress: Callable[[Progress], None] | None = None,
-        owners_first: bool = True,
     ) -> None:
         self.requests = requests
         self.by = by
@@ -210,7 +214,6 @@ class MassRevocation:
         self.message = operation_message(self.operation_id, message)
         self.concurrency = max(1, concurrency)
         self.on_progress = on_progress
-        self.owners_first = owners_first
 
     async def run(self, candidates: list[Candidate], query: str = "") -> MassRevocationSummary:
         started = time.monotonic()
@@ -222,29 +225,54 @@ class MassRevocation:
             ),
             on_progress=self.on_progress,
         )
-        waiting = list(enumerate(candidates))
+        waiting = list(range(len(candidates)))
         trusted = False
-        if self.owners_first:
-            # One revoke at a time through its request, until one is accepted: only then is
-            # the operator's proof known to be trusted, so that a wrong key changes nothing.
-            while waiting and not trusted:
-                index, candidate = waiting.pop(0)
-                read = await self._read(candidate, at_owner=False)
-                if not isinstance(read, _Read):  # refused by the rule or gone: nothing sent
-                    tally.settle(index, candidate, read, time.monotonic())
-                    continue
-                verdict = await self._record(read)
-                tally.settle(index, candidate, verdict, time.monotonic())
-                trusted = verdict[0] in ("removed", "pending")
-                if verdict[0] == "failed":
-                    break  # a refused proof, or no answer: the rest go through their requests
-        if trusted:
-            reads = await self._bounded(
-                waiting, lambda candidate: self._read(candidate, at_owner=True), tally
-            )
-            await self._bounded(reads, self._record, tally)
+        # One revoke at a time through its request, until one is accepted: only then is the
+        # operator's proof known to be trusted, so that a wrong key changes nothing. Any other
+        # failure of that revoke (Temporal unreachable) also keeps every grant on that path.
+        while waiting and not trusted:
+            index = waiting.pop(0)
+            candidate = candidates[index]
+            read = await self._read_or_verdict(candidate, at_owner=False)
+            if not isinstance(read, Revocable):  # refused by the rule, or gone: nothing sent
+                tally.settle(index, candidate, read)
+                continue
+            verdict = await self.record_revoke(read)
+            tally.settle(index, candidate, verdict)
+            if verdict[0] == "failed":
+                break
+            trusted = verdict[0] in ("removed", "pending")
+
+        if not trusted:
+
+            async def revoke(index: int) -> None:
+                candidate = candidates[index]
+                read = await self._read_or_verdict(candidate, at_owner=False)
+                if isinstance(read, Revocable):
+                    tally.settle(index, candidate, await self.record_revoke(read))
+                else:
+                    tally.settle(index, candidate, read)
+
+            await self._each(waiting, revoke)
         else:
-            await self._bounded(waiting, self._revoke, tally)
+            revocable: dict[int, Revocable] = {}
+
+            async def release(index: int) -> None:
+                read = await self._read_or_verdict(candidates[index], at_owner=True)
+                if not isinstance(read, Revocable):
+                    tally.settle(index, candidates[index], read)
+                    return
+                revocable[index] = read
+                if read.released_at is not None:
+                    tally.released()
+
+            async def record(index: int) -> None:
+                read = revocable[index]
+                verdict = await self.record_revoke(read)
+                tally.settle(index, read.candidate, verdict, read.released_at)
+
+            await self._each(waiting, release)
+            await self._each(sorted(revocable), record)
         return MassRevocationSummary(
             operation_id=self.operation_id,
             query=query,
@@ -253,49 +281,27 @@ class MassRevocation:
             seconds=round(time.monotonic() - started, 3),
         )
 
-    async def _bounded(
-        self,
-        items: Sequence[tuple[int, _Item]],
-        step: Callable[[_Item], Awaitable[Verdict | _Read]],
-        tally: _Tally,
-    ) -> list[tuple[int, _Read]]:
-        """Run ``step`` on every item, ``concurrency`` at a time; settle each verdict, return
-        the requests still to be revoked."""
+    async def _each(self, indexes: Iterable[int], work: Callable[[int], Awaitable[None]]) -> None:
         gate = asyncio.Semaphore(self.concurrency)
-        left: list[tuple[int, _Read]] = []
 
-        async def one(index: int, item: _Item) -> None:
+        async def one(index: int) -> None:
             async with gate:
-                result = await step(item)
-            if isinstance(result, _Read):
-                left.append((index, result))
-                if result.released_at is not None:
-                    tally.progress.released += 1
-                    tally.tell()
-                return
-            released_at = item.released_at if isinstance(item, _Read) else None
-            candidate = item.candidate if isinstance(item, _Read) else item
-            assert isinstance(candidate, Candidate)
-            if released_at is not None:
-                tally.progress.released -= 1
-            tally.settle(index, candidate, result, time.monotonic(), released_at)
+                await work(index)
 
-        await asyncio.gather(*(one(index, item) for index, item in items))
-        return sorted(left, key=lambda pair: pair[0])
+        await asyncio.gather(*(one(index) for index in indexes))
 
-    async def _revoke(self, candidate: Candidate) -> Verdict:
-        """One revoke through its request only, as ``jitflow revoke ID`` sends it."""
-        read = await self._read(candidate, at_owner=False)
-        return await self._record(read) if isinstance(read, _Read) else read
-
-    async def _read(self, candidate: Candidate, *, at_owner: bool) -> Verdict | _Read:
-        """The request's state, and whether the operation's rule lets ``by`` revoke it; with
-        ``at_owner``, its membership released at its owner. Never raises for one request: one
-        unreachable or refusing request must not stop the others."""
+    async def _read_or_verdict(
+        self, candidate: Candidate, *, at_owner: bool
+    ) -> Verdict | Revocable:
         try:
-            state = await self.requests.status(candidate.workflow_id)
-        except _CALL_ERRORS as error:
+            return await self.read(candidate, at_owner=at_owner)
+        except Exception as error:  # each request's failure is its own outcome
             return _failure(error)
+
+    async def read(self, candidate: Candidate, *, at_owner: bool) -> Verdict | Revocable:
+        """The listed run's state, and whether the flow's rule lets ``by`` revoke it; with
+        ``at_owner``, its lease released at its owner first."""
+        state = await self.requests.status(candidate.workflow_id, candidate.run_id)
         if state.final:
             return "already_gone", f"the request is {state.status}"
         # The rule the request's validator applies, with the same words: what it would refuse
@@ -303,15 +309,15 @@ class MassRevocation:
         refusal = revocation_refusal(state, self.by, state.revoked_by)
         if refusal:
             return _refused(refusal)
-        read = _Read(candidate=candidate, state=state)
+        read = Revocable(candidate=candidate, state=state)
         if at_owner and await self._release_at_owner(candidate, state):
             read.released_at = time.monotonic()
         return read
 
     async def _release_at_owner(self, candidate: Candidate, state: AccessState) -> bool:
         """Ask the owner of the request's membership to release its lease, as the request's
-        own release would. False when it could not be asked (not escalated yet, the owner
-        closed or unreachable): the signed revoke then removes the membership the usual way."""
+        own release would. False when it did not (not escalated yet, the owner closed or held
+        no such lease, no answer in time): the signed revoke then removes it the usual way."""
         resolved = state.resolved
         if (
             state.status != "escalated"
@@ -325,22 +331,30 @@ class MassRevocation:
         )
         handle = self.requests.client.get_workflow_handle(owner)
         try:
-            await handle.execute_update(
-                RELEASE_LEASE_UPDATE,
-                ReleaseLease(
-                    holder=candidate.workflow_id,
-                    reason="revoked",
-                    holder_run_id=candidate.run_id,
+            answer: LeaseReleased = await asyncio.wait_for(
+                handle.execute_update(
+                    RELEASE_LEASE_UPDATE,
+                    ReleaseLease(
+                        holder=candidate.workflow_id,
+                        reason="revoked",
+                        holder_run_id=candidate.run_id,
+                    ),
+                    id=release_update_id(candidate.workflow_id, candidate.run_id),
+                    result_type=LeaseReleased,
                 ),
-                id=release_update_id(candidate.workflow_id, candidate.run_id),
-                result_type=LeaseReleased,
+                OWNER_RELEASE_WAIT_S,
             )
-        except (WorkflowUpdateFailedError, RPCError):
+        except (
+            TimeoutError,
+            WorkflowUpdateFailedError,
+            WorkflowUpdateRPCTimeoutOrCancelledError,
+            RPCError,
+        ):
             return False
-        return True
+        return answer.released
 
-    async def _record(self, read: _Read) -> Verdict:
-        """Sign and send one revoke; classify what came back."""
+    async def record_revoke(self, read: Revocable) -> Verdict:
+        """Sign and send one revoke to the listed run; what came back, as an outcome."""
         candidate = read.candidate
         try:
             body = await self.requests.signed(
@@ -353,8 +367,8 @@ class MassRevocation:
                 run_id=candidate.run_id,
             )
             assert isinstance(body, Revocation)
-            outcome = await self.requests.revoke(candidate.workflow_id, body)
-        except _CALL_ERRORS as error:
+            outcome = await self.requests.revoke(candidate.workflow_id, body, candidate.run_id)
+        except Exception as error:  # each request's failure is its own outcome
             verdict = _failure(error)
         else:
             if not outcome.accepted:
@@ -366,9 +380,9 @@ class MassRevocation:
             else:
                 verdict = "failed", f"the request is {outcome.status}"
         if read.released_at is not None and verdict[0] == "failed":
-            # The membership is gone all the same; say so next to why the record is missing.
+            # The lease is released all the same; say so next to why the record is missing.
             return "failed", (
-                f"its membership was released at its owner, but the request did not record "
-                f"the revoke: {verdict[1]}"
+                f"its lease was released at its owner, but the request did not record the "
+                f"revoke: {verdict[1]}"
             )
         return verdict

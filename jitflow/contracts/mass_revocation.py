@@ -80,8 +80,9 @@ class GrantRevocation(Contract):
     seconds: float
     """From the start of the mass revocation until this request's update answered."""
     released_seconds: float | None = None
-    """From the start until its membership owner confirmed the release, when the operation took
-    the membership away there before sending the revoke (the moment access went)."""
+    """From the start until its membership owner confirmed the lease released, when the
+    operation went there before sending the revoke: the moment access went, unless another
+    grant or access held before jitflow keeps the membership."""
 
 
 class MassRevocationSummary(Contract):

@@ -36,8 +36,10 @@ def membership_workflow_id(org_id: str, role_id: str, user_id: str) -> str:
 
 def release_update_id(holder: str, holder_run_id: str | None) -> str:
     """The update id of one request run's ``release_lease``: the request's own release and a
-    mass revocation's release ahead of it share it, so the server answers the second with the
-    first's outcome instead of running it again."""
+    mass revocation's release ahead of it share it, so that while the owner still runs (for
+    other leases) the server answers the second with the first's outcome instead of running it
+    again; an owner that finished with that lease answers NOT_FOUND, and the release asks the
+    ledger whether anything is left."""
     return f"release/{holder}/{holder_run_id}"
 
 

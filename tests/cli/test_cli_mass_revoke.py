@@ -273,6 +273,50 @@ async def test_memberships_go_at_their_owners_before_the_requests_record_the_rev
     assert ALICE not in dev_stack.members(READONLY_ROLE)
 
 
+async def test_a_reused_request_id_is_another_grant_and_is_left_alone(
+    dev_stack: Stack, tmp_path: Path
+) -> None:
+    probe = await _grant(dev_stack, tmp_path, CAROL, "admin_prod")
+    reused = f"reused-{tmp_path.name[-12:]}"
+    first = await jitflow(dev_stack, *request_args(CAROL, "--id", reused))
+    assert first.exit_code == ExitCode.DONE, first.output
+    listed_run = (await dev_stack.raw_client.get_workflow_handle(reused).describe()).run_id
+    ended = await jitflow(dev_stack, "revoke", reused, "--by", CAROL, "--key", key(tmp_path, CAROL))
+    assert ended.exit_code == ExitCode.DONE, ended.output
+    # The id is used again: a new grant of the same role to the same person, not selected.
+    again = await jitflow(dev_stack, *request_args(CAROL, "--id", reused, "--new-run"))
+    assert again.exit_code == ExitCode.DONE, again.output
+    assert CAROL in dev_stack.members(READONLY_ROLE)
+
+    operation = MassRevocation(
+        AccessRequests(dev_stack.raw_client, dev_stack.task_queue),
+        by=DAVE,
+        key=signer(Path(key(tmp_path, DAVE))),
+        concurrency=1,
+    )
+    # A stale listing: the probe's revoke is accepted, so the stale entry goes owners-first.
+    summary = await operation.run(
+        [
+            Candidate(probe, None, CAROL, "admin_prod"),
+            Candidate(reused, listed_run, CAROL, "admin_ro"),
+        ]
+    )
+    outcomes = [(grant.workflow_id, grant.outcome, grant.detail) for grant in summary.grants]
+    assert outcomes == [
+        (probe, "removed", None),
+        (reused, "already_gone", "the request is deescalated"),
+    ]
+    assert CAROL in dev_stack.members(READONLY_ROLE)
+    assert CAROL not in dev_stack.members(ADMIN_ROLE)
+    state = await AccessRequests(dev_stack.raw_client, dev_stack.task_queue).status(reused)
+    assert state.status == "escalated" and state.revoked_by is None
+    cleanup = await jitflow(
+        dev_stack, "revoke", reused, "--by", CAROL, "--key", key(tmp_path, CAROL)
+    )
+    assert cleanup.exit_code == ExitCode.DONE, cleanup.output
+    assert CAROL not in dev_stack.members(READONLY_ROLE)
+
+
 async def test_selection_options_are_exclusive(dev_stack: Stack, tmp_path: Path) -> None:
     for args in (
         ["revoke", "some-id", "--all"],
