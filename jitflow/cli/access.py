@@ -369,7 +369,10 @@ deny = _decision_command(
     default=DEFAULT_CONCURRENCY,
     show_default=True,
     type=click.IntRange(min=1),
-    help="With --all/--requester/--target: revokes in flight at once.",
+    help=(
+        "With --all/--requester/--target: grants read and released at their owners, then"
+        " revoked, at once."
+    ),
 )
 @click.option("--task-queue", envvar="JITFLOW_TASK_QUEUE", default=DEFAULT_TASK_QUEUE)
 @key_option
