@@ -53,14 +53,10 @@ from jitflow.contracts.mass_revocation import (
     MassRevocationSummary,
     RevocationSelection,
 )
-from jitflow.contracts.membership import (
-    LeaseReleased,
-    ReleaseLease,
-    membership_workflow_id,
-    release_update_id,
-)
+from jitflow.contracts.membership import LeaseReleased, ReleaseLease, release_update_id
 from jitflow.contracts.names import RELEASE_LEASE_UPDATE
 from workflows.permissions import revocation_refusal
+from workflows.request_activities import membership_key
 
 #: Requests read and released, then revoked, at once, unless the caller says otherwise.
 DEFAULT_CONCURRENCY = 32
@@ -326,9 +322,8 @@ class MassRevocation:
             or candidate.run_id is None
         ):
             return False
-        owner = membership_workflow_id(
-            resolved.org_id, resolved.target.role_id, state.aptible_user_id
-        )
+        # The owner the request itself releases at: its key, by the request's own rule.
+        owner = membership_key(resolved, state.aptible_user_id).workflow_id
         handle = self.requests.client.get_workflow_handle(owner)
         try:
             answer: LeaseReleased = await asyncio.wait_for(

@@ -78,7 +78,7 @@ class _ProgressLine:
     def __call__(self, progress: Progress) -> None:
         counts = progress.counts
         released = (
-            f" (taken away at their owners, revoke not yet recorded: {progress.released})"
+            f" (leases released at their owners, revoke not yet recorded: {progress.released})"
             if progress.released
             else ""
         )
