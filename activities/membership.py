@@ -59,6 +59,7 @@ from jitflow.contracts.names import (
     MEMBERSHIP_WORKFLOW_TYPE,
     RELEASE_LEASE_UPDATE,
 )
+from jitflow.identity.models import LedgerEntry
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -90,7 +91,7 @@ class MembershipLedger(Protocol):
         self, org_id: str, role_id: str, user_id: str, membership_id: str | None
     ) -> None: ...
     def forget_membership(self, org_id: str, role_id: str, user_id: str) -> None: ...
-    def created_membership_id(self, org_id: str, role_id: str, user_id: str) -> str | None: ...
+    def ledger_entry(self, org_id: str, role_id: str, user_id: str) -> LedgerEntry | None: ...
     def holds_another_role(self, org_id: str, user_id: str, role_id: str) -> bool: ...
     def saw_standing_role(self, org_id: str, user_id: str) -> None: ...
     def saw_still_member(self, org_id: str, user_id: str) -> None: ...
@@ -211,14 +212,13 @@ class MembershipActivities:
         ledger = (key.org_id, key.role_id, key.user_id)
         # Only what the ledger says jitflow created (or was about to) is jitflow's to remove:
         # standing access never is, whoever schedules this activity and with whatever input.
-        recorded = await self._blocking(self._ledger.created_membership, *ledger)
+        recorded = await self._blocking(self._ledger.ledger_entry, *ledger)
         if recorded is None:
             result = MembershipRemoved(removed=False, already_absent=True, left_organization=False)
         else:
             # The id jitflow recorded when it created the membership, never the caller's: a
             # made-up id would answer 404 ("already absent") and the real one would stay.
-            recorded_id = await self._blocking(self._ledger.created_membership_id, *ledger)
-            result = await self._remove_recorded(key, recorded_id)
+            result = await self._remove_recorded(key, recorded.membership_id)
         if call.tell:
             now = datetime.now(UTC)
 

@@ -1,9 +1,13 @@
 """Engines for the identity store: the database URL, SQLite's locking set-up, PostgreSQL's driver.
 
 SQLite is shared by several processes (the worker, ``jitflow users`` ...): it runs in WAL mode,
-waits for locks instead of failing (busy timeout), and starts every transaction with
-``BEGIN IMMEDIATE`` so that two writers queue at the start instead of one failing when it upgrades
-a read lock mid-transaction. PostgreSQL needs nothing special beyond the psycopg 3 driver.
+waits for locks instead of failing (busy timeout), and starts every transaction that may write
+with ``BEGIN IMMEDIATE`` so that two writers queue at the start instead of one failing when it
+upgrades a read lock mid-transaction. A transaction the store opens only to read (``READ_ONLY``)
+starts with a plain ``BEGIN``: WAL lets it read beside a writer, where taking the write lock made
+every removal's ledger reads queue behind all the others' writes, each wait a busy-handler sleep
+(``bench/README.md``, "the ledger's reads"). PostgreSQL needs nothing special beyond the
+psycopg 3 driver.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from jitflow.identity.errors import InvalidValue
 
 DATABASE_URL_ENV = "JITFLOW_DATABASE_URL"
 DEFAULT_DATABASE_URL = "sqlite:///.jitflow/jitflow.db"
+
+#: Execution option of a connection whose transactions only read (see the module's docstring).
+READ_ONLY = "jitflow_read_only"
 
 #: How long a SQLite writer waits for another one before giving up.
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
@@ -112,6 +119,7 @@ def _sqlite_engine(url: URL) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reads_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
     return engine

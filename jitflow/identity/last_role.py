@@ -38,6 +38,7 @@ class LastRoleRecords:
     if TYPE_CHECKING:
 
         def _transaction(self) -> AbstractContextManager[Connection]: ...
+        def _reading(self) -> AbstractContextManager[Connection]: ...
         def _insert(self, table: Any) -> Any: ...
 
     def holds_another_role(
@@ -50,7 +51,7 @@ class LastRoleRecords:
         org, user, role = _ids(
             (org_id, "organization id"), (user_id, "user id"), (role_id, "role id")
         )
-        with self._transaction() as connection:
+        with self._reading() as connection:
             other = connection.execute(
                 select(created_memberships.c.role_id)
                 .where(

@@ -86,6 +86,16 @@ class CsvApplyReport:
 
 
 @dataclass(frozen=True)
+class LedgerEntry:
+    """What the ledger holds of a membership jitflow created or is about to create."""
+
+    state: str
+    """``"intended"`` (written before the POST) or ``"created"``."""
+    membership_id: str | None
+    """The Aptible id recorded when jitflow created it; None while only intended."""
+
+
+@dataclass(frozen=True)
 class OverdueMembership:
     """A membership the ledger says jitflow created whose every grant has ended: nothing jitflow
     issued allows it any more, so it should already be gone from Aptible."""

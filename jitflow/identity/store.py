@@ -22,7 +22,12 @@ from jitflow.contracts.base import normalize_email
 from jitflow.contracts.events import UserData, UserRoleName
 from jitflow.identity import migrate
 from jitflow.identity.csv_format import ServiceKey, parse_users_csv, render_users_csv
-from jitflow.identity.database import create_store_engine, database_url_from_env, safe_url
+from jitflow.identity.database import (
+    READ_ONLY,
+    create_store_engine,
+    database_url_from_env,
+    safe_url,
+)
 from jitflow.identity.errors import DatabaseUnavailable, UserExists, UserNotFound
 from jitflow.identity.last_role import LastRoleRecords
 from jitflow.identity.models import CsvApplyReport, Identity, User
@@ -134,6 +139,14 @@ class IdentityStore(TrustRecords, LastRoleRecords):
         with self._engine.begin() as connection:
             yield connection
 
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """A transaction that only reads: on SQLite it does not wait for the write lock."""
+        with self._engine.connect() as connection:
+            connection.execution_options(**{READ_ONLY: True})
+            with connection.begin():
+                yield connection
+
     def _insert(self, table: Any) -> Any:
         dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
         return dialect.insert(table)
@@ -155,13 +168,13 @@ class IdentityStore(TrustRecords, LastRoleRecords):
 
     def get_user(self, email: str) -> User | None:
         address = checked_email(email)
-        with self._transaction() as connection:
+        with self._reading() as connection:
             row = connection.execute(select(users).where(users.c.email == address)).first()
         return _user(row) if row is not None else None
 
     def list_users(self) -> list[User]:
         """Every user, by email."""
-        with self._transaction() as connection:
+        with self._reading() as connection:
             rows = connection.execute(select(users).order_by(users.c.email)).all()
         return [_user(row) for row in rows]
 
@@ -260,7 +273,7 @@ class IdentityStore(TrustRecords, LastRoleRecords):
     def role_of(self, email: str) -> UserRoleName:
         """The user's role; ``member`` for anyone the store does not know (Sym's default)."""
         address = normalize_email(email)
-        with self._transaction() as connection:
+        with self._reading() as connection:
             role = connection.execute(
                 select(users.c.role).where(users.c.email == address)
             ).scalar_one_or_none()
@@ -268,7 +281,7 @@ class IdentityStore(TrustRecords, LastRoleRecords):
 
     def user_roles(self) -> dict[str, UserRoleName]:
         """``email -> role`` of every known user (what ``Permissions.user_roles`` records)."""
-        with self._transaction() as connection:
+        with self._reading() as connection:
             rows = connection.execute(select(users.c.email, users.c.role)).all()
         return {row.email: cast(UserRoleName, row.role) for row in rows}
 
@@ -292,7 +305,7 @@ class IdentityStore(TrustRecords, LastRoleRecords):
     def get_identity(self, email: str, service_type: str, external_id: str) -> str | None:
         """The user's id in the service, or None when none is stored."""
         address, (kind, external) = checked_email(email), _key(service_type, external_id)
-        with self._transaction() as connection:
+        with self._reading() as connection:
             value: str | None = connection.execute(
                 select(identities.c.service_user_id)
                 .join(users, users.c.id == identities.c.user_id)
@@ -373,7 +386,7 @@ class IdentityStore(TrustRecords, LastRoleRecords):
         if service_type is not None:
             query = query.where(identities.c.service_type == normalize_service_type(service_type))
         query = query.order_by(users.c.email, identities.c.service_type, identities.c.external_id)
-        with self._transaction() as connection:
+        with self._reading() as connection:
             rows = connection.execute(query).all()
         return [_identity(row) for row in rows]
 
@@ -381,7 +394,7 @@ class IdentityStore(TrustRecords, LastRoleRecords):
 
     def export_csv(self) -> str:
         """All users and identities as ``jitflow users update -i`` reads them."""
-        with self._transaction() as connection:
+        with self._reading() as connection:
             user_rows = connection.execute(select(users)).all()
             identity_rows = connection.execute(
                 select(*_IDENTITY_COLUMNS).join(users, users.c.id == identities.c.user_id)

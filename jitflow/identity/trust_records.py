@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Row, delete, select
 
 from jitflow.identity import ledger_overdue
 from jitflow.identity.errors import InvalidValue
-from jitflow.identity.models import KeyRecord, OverdueMembership
+from jitflow.identity.models import KeyRecord, LedgerEntry, OverdueMembership
 from jitflow.identity.schema import (
     closed_grants,
     created_memberships,
@@ -82,6 +82,7 @@ class TrustRecords:
     if TYPE_CHECKING:
 
         def _transaction(self) -> AbstractContextManager[Connection]: ...
+        def _reading(self) -> AbstractContextManager[Connection]: ...
         def _insert(self, table: Any) -> Any: ...
         def _ensure_user(self, connection: Connection, email: str) -> int: ...
 
@@ -138,7 +139,7 @@ class TrustRecords:
         if email is not None:
             query = query.where(user_keys.c.email == checked_email(email))
         query = query.order_by(user_keys.c.email, user_keys.c.added_at, user_keys.c.fingerprint)
-        with self._transaction() as connection:
+        with self._reading() as connection:
             rows = connection.execute(query).all()
         return [_key_record(row) for row in rows]
 
@@ -171,7 +172,7 @@ class TrustRecords:
             wanted = normalize_fingerprint(fingerprint)
         except InvalidKey:
             return None
-        with self._transaction() as connection:
+        with self._reading() as connection:
             row = connection.execute(
                 select(user_keys).where(user_keys.c.fingerprint == wanted)
             ).first()
@@ -225,7 +226,7 @@ class TrustRecords:
         """Which of ``ticket_ids`` belong to grants that ended."""
         if not ticket_ids:
             return set()
-        with self._transaction() as connection:
+        with self._reading() as connection:
             found = connection.execute(
                 select(closed_grants.c.ticket_id).where(closed_grants.c.ticket_id.in_(ticket_ids))
             ).scalars()
@@ -250,7 +251,7 @@ class TrustRecords:
 
     def issued_ticket(self, ticket_id: str) -> str | None:
         """The ticket issued under ``ticket_id`` (its JSON), or None when none was."""
-        with self._transaction() as connection:
+        with self._reading() as connection:
             ticket: str | None = connection.execute(
                 select(issued_tickets.c.ticket).where(issued_tickets.c.ticket_id == ticket_id)
             ).scalar_one_or_none()
@@ -270,22 +271,22 @@ class TrustRecords:
 
     def created_membership(self, org_id: str, role_id: str, user_id: str) -> str | None:
         """``"intended"`` or ``"created"`` when the ledger holds the membership, else None."""
-        key = _membership_key(org_id, role_id, user_id)
-        with self._transaction() as connection:
-            state: str | None = connection.execute(
-                select(created_memberships.c.state).where(*_membership_where(key))
-            ).scalar_one_or_none()
-        return state
+        entry = self.ledger_entry(org_id, role_id, user_id)
+        return entry.state if entry is not None else None
 
-    def created_membership_id(self, org_id: str, role_id: str, user_id: str) -> str | None:
-        """The Aptible id jitflow recorded for the membership it created (None when the ledger
-        holds no row, or only the intent written before the POST)."""
+    def ledger_entry(self, org_id: str, role_id: str, user_id: str) -> LedgerEntry | None:
+        """The ledger's row for the membership, in one read (a removal needs both its state and
+        the Aptible id jitflow recorded); None when jitflow holds no record of creating it."""
         key = _membership_key(org_id, role_id, user_id)
-        with self._transaction() as connection:
-            membership_id: str | None = connection.execute(
-                select(created_memberships.c.membership_id).where(*_membership_where(key))
-            ).scalar_one_or_none()
-        return membership_id
+        with self._reading() as connection:
+            row = connection.execute(
+                select(created_memberships.c.state, created_memberships.c.membership_id).where(
+                    *_membership_where(key)
+                )
+            ).one_or_none()
+        return (
+            None if row is None else LedgerEntry(state=row.state, membership_id=row.membership_id)
+        )
 
     def forget_membership(self, org_id: str, role_id: str, user_id: str) -> None:
         """The membership is gone: drop it from the ledger."""
@@ -295,7 +296,7 @@ class TrustRecords:
 
     def created_memberships(self, org_id: str, role_id: str) -> dict[str, str]:
         """``user_id -> state`` of every ledger row of one role (for the reconciler)."""
-        with self._transaction() as connection:
+        with self._reading() as connection:
             rows = connection.execute(
                 select(created_memberships.c.user_id, created_memberships.c.state).where(
                     created_memberships.c.org_id == org_id.lower(),

@@ -6,11 +6,14 @@ import json
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from concurrent_writer import USERS, planned
+from sqlalchemy import text
 
 from jitflow.identity import IdentityStore
+from jitflow.identity.models import LedgerEntry
 
 WRITER = Path(__file__).with_name("concurrent_writer.py")
 COUNT = 80
@@ -59,3 +62,30 @@ def test_two_writer_processes_lose_nothing(database_url: str, tmp_path: Path) ->
     }
     assert stored == expected
     assert len(users) == USERS
+
+
+def test_ledger_reads_do_not_wait_for_a_writer(sqlite_url: str) -> None:
+    """While another connection holds SQLite's write lock (a writer mid-transaction, in the
+    worker or in ``jitflow users``), a removal's ledger reads answer at once: they begin a plain
+    read transaction, which WAL serves beside the writer, instead of queueing for the lock up to
+    the 30 s busy timeout. A write still waits for the lock, and then goes through."""
+    org, role, user = (
+        "0rg00000-0000-4000-8000-000000000001",
+        "r01e0000-0000-4000-8000-000000000001",
+        "u5e40000-0000-4000-8000-000000000001",
+    )
+    with IdentityStore.open(sqlite_url) as store, ThreadPoolExecutor(max_workers=1) as pool:
+        store.confirm_membership(org, role, user, "m-1")
+        with IdentityStore.open(sqlite_url) as writer, writer._transaction() as held:
+            held.execute(text("DELETE FROM closed_grants"))  # holds the write lock from here
+            read = pool.submit(store.ledger_entry, org, role, user)
+            entry = read.result(timeout=10)  # the busy timeout would be 30 s
+            assert entry == LedgerEntry(state="created", membership_id="m-1")
+            assert store.created_membership(org, role, user) == "created"
+            assert store.holds_another_role(org, user, role) is False
+            assert [u.email for u in store.list_users()] == []
+            forgetting = pool.submit(store.forget_membership, org, role, user)
+            time.sleep(0.3)
+            assert not forgetting.done(), "a write began beside the held write lock"
+        forgetting.result(timeout=10)  # the writer committed: the forget went through
+        assert store.ledger_entry(org, role, user) is None
