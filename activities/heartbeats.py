@@ -7,7 +7,9 @@ Removals and grants must not wait minutes for a dead worker.
 The first beat comes ``EVERY`` after the start, not at it: the server counts the heartbeat
 timeout from the start anyway, so a worker that dies at once is noticed just as soon, and the
 beat at the start was one more write on the server for every add and removal, most of which
-finish well within ``EVERY`` (``bench/README.md``, "heartbeats").
+finish well within ``EVERY`` (``bench/README.md``, "heartbeats"). What it costs: an activity
+learns of a cancellation from a heartbeat's answer, and the first answer now comes ``EVERY``
+after its start.
 """
 
 from __future__ import annotations

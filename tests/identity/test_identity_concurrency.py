@@ -8,9 +8,10 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from concurrent_writer import USERS, planned
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from jitflow.identity import IdentityStore
 from jitflow.identity.models import LedgerEntry
@@ -89,3 +90,22 @@ def test_ledger_reads_do_not_wait_for_a_writer(sqlite_url: str) -> None:
             assert not forgetting.done(), "a write began beside the held write lock"
         forgetting.result(timeout=10)  # the writer committed: the forget went through
         assert store.ledger_entry(org, role, user) is None
+
+
+def test_a_read_leaves_the_next_write_beginning_immediate() -> None:
+    """The read-only mark stays on the read's own connection: on the in-memory engine, whose
+    one SQLite connection every transaction shares, the write after a read still takes the
+    write lock at its start."""
+    store = IdentityStore.open("sqlite://")
+    begun: list[str] = []
+
+    @event.listens_for(store.engine, "before_cursor_execute")
+    def _record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("BEGIN"):
+            begun.append(statement)
+
+    with store:
+        assert store.created_membership("o", "r", "u") is None
+        store.forget_membership("o", "r", "u")
+        assert store.created_membership("o", "r", "u") is None
+    assert begun == ["BEGIN", "BEGIN IMMEDIATE", "BEGIN"]
