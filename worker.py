@@ -236,12 +236,10 @@ def build_worker(
     try:
         cache = worker_options.pop("max_cached_workflows", None)
         cache = workflow_cache_size() if cache is None else cache
+        runner = worker_options.pop("workflow_runner", None) or workflow_runner()
     except ValueError as error:
         raise WorkerConfigError(str(error)) from None
-    workflow_options: dict[str, Any] = {
-        "max_cached_workflows": cache,
-        "workflow_runner": worker_options.pop("workflow_runner", None) or workflow_runner(),
-    }
+    workflow_options: dict[str, Any] = {"max_cached_workflows": cache, "workflow_runner": runner}
     main = Worker(
         client,
         task_queue=task_queue,

@@ -3,9 +3,10 @@
 Starts a Temporal dev server, then, for each setting, a worker in this process serving
 ``AccessRequest`` with every activity faked by name (``tests/workflows``' ``FakeActivities``),
 starts ``--runs`` requests that wait for a decision (so each stays cached), and reports the
-process's RSS growth per run. The settings: temporalio's default sandbox, and the worker's
-(``jitflow/worker_tuning.py``: ``workflows`` passed through). Each setting runs in a process of
-its own, so one does not inherit the other's imported modules.
+process's RSS growth per run. The settings: temporalio's default sandbox, the sandbox with
+``workflows`` passed through (``JITFLOW_WORKFLOW_SANDBOX=on``), and the worker's default (no
+sandbox; ``jitflow/worker_tuning.py``). Each setting runs in a process of its own, so one does
+not inherit another's imported modules.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SETTINGS = ("default", "jitflow", "unsandboxed")
+SETTINGS = ("default", "passthrough", "jitflow")
 
 
 def _rss_mb() -> float:
@@ -58,12 +59,10 @@ async def _measure(setting: str, runs: int) -> dict[str, Any]:
         queue = f"memory-{uuid.uuid4().hex[:8]}"
         deployment = DeploymentSettings(name=queue, build_id="probe")
         options: dict[str, Any] = {"deployment_config": deployment.worker_config()}
-        if setting == "jitflow":
-            options["workflow_runner"] = workflow_runner()
-        elif setting == "unsandboxed":
-            from temporalio.worker import UnsandboxedWorkflowRunner
-
-            options["workflow_runner"] = UnsandboxedWorkflowRunner()
+        if setting == "passthrough":
+            options["workflow_runner"] = workflow_runner({"JITFLOW_WORKFLOW_SANDBOX": "on"})
+        elif setting == "jitflow":
+            options["workflow_runner"] = workflow_runner({})
         fake = FakeActivities()
         request = AccessRequestInput(
             flow="plain", target="admin", requester="alice@example.com", reason="probe"

@@ -1,20 +1,26 @@
-"""How the worker keeps workflows in memory: the sandbox's pass-through, the cache size and
-the C allocator's thresholds.
+"""How the worker runs workflows and keeps them in memory: the sandbox, the cache size and the
+C allocator's thresholds.
 
-Measured (``bench/README.md``, "worker memory"): with temporalio's default sandbox every cached
-workflow run re-imports and recompiles jitflow's own workflow modules (``workflows/``), about
-230 KB per run; a worker holding 1000 live grants holds 2000 runs (a request and an owner each).
-Passing ``workflows`` through (imported once per process, like ``jitflow.contracts`` already is)
-halves that and removes the per-run compile from every cache miss.
+Measured (``bench/README.md``, "worker memory" and "the workflow sandbox"): temporalio's default
+sandbox re-imports and recompiles jitflow's workflow modules (``workflows/``) for every run,
+about 230 KB per run, and a worker holding 1000 live grants holds 2000 runs (a request and an
+owner each). Passing ``workflows`` through halved that, and left the sandbox guarding little of
+jitflow's: a passed-through module's ``datetime``, ``random`` and ``time`` are the real ones
+(only the builtins ``open``, ``input`` and ``breakpoint`` were still caught). What it still cost
+was CPU on every workflow task: each payload in and out asks the sandbox for its serialization
+context (an ``exec`` inside it, with its import guards applied and removed), which made a
+request's replay 17 ms instead of 9 and an owner's 10 ms instead of 5. The worker therefore
+runs workflows unsandboxed; ``JITFLOW_WORKFLOW_SANDBOX=on`` puts the sandbox back (with
+``workflows`` passed through), for a deployment that runs workflow code of its own.
 
-What the pass-through gives up is the sandbox's run-time guard on that code: a ``datetime.now()``
-written in ``workflows/`` would not be stopped by the production worker. Three things keep that
-guard: ``tests/test_workflow_determinism.py`` refuses clocks, randomness, I/O and threads in
-``workflows/`` by reading the source; the replay tests (``temporalio.worker.Replayer``) and the
-fake-activity tests run the workflows in the default, strict sandbox; and the modules hold no
-state of their own (constants only), so sharing them between runs shares nothing that changes.
+What keeps the workflows deterministic without it: ``tests/test_workflow_determinism.py``
+refuses clocks, randomness, I/O and threads in ``workflows/`` by reading the source; the replay
+tests (``temporalio.worker.Replayer``) and the fake-activity tests run the workflows in
+temporalio's default, strict sandbox; and the modules hold no state of their own (constants
+only), so runs share nothing that changes. User code (reducers and hooks) never runs in a
+workflow: it runs in activities on the hooks task queue.
 
-The cache stays at 1000 runs: the rest of a run's ~130 KB is temporalio's own (its core's state
+The cache stays at 1000 runs: the rest of a run's ~120 KB is temporalio's own (its core's state
 machines and buffers), and a smaller cache replays evicted runs on every query and update,
 which under a burst of grants made ``status`` queries time out (``bench/README.md``).
 """
@@ -25,20 +31,31 @@ import ctypes
 import os
 from collections.abc import Mapping
 
-from temporalio.worker import PollerBehaviorAutoscaling
+from temporalio.worker import (
+    PollerBehaviorAutoscaling,
+    UnsandboxedWorkflowRunner,
+    WorkflowRunner,
+)
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 #: The project's workflow package, imported once per worker process instead of once per run.
 WORKFLOW_PACKAGE = "workflows"
 WORKFLOW_CACHE_ENV = "JITFLOW_WORKFLOW_CACHE"
+SANDBOX_ENV = "JITFLOW_WORKFLOW_SANDBOX"
 #: Workflow runs kept in memory; a run not cached replays its history when it next wakes.
 DEFAULT_WORKFLOW_CACHE = 1000
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
-    """temporalio's sandbox with jitflow's workflow modules passed through."""
-    restrictions = SandboxRestrictions.default.with_passthrough_modules(WORKFLOW_PACKAGE)
-    return SandboxedWorkflowRunner(restrictions=restrictions)
+def workflow_runner(environ: Mapping[str, str] | None = None) -> WorkflowRunner:
+    """No sandbox, unless ``$JITFLOW_WORKFLOW_SANDBOX`` is ``on``: then temporalio's, with
+    jitflow's workflow modules passed through."""
+    value = (environ if environ is not None else os.environ).get(SANDBOX_ENV, "").strip().lower()
+    if value in ("", "off"):
+        return UnsandboxedWorkflowRunner()
+    if value == "on":
+        restrictions = SandboxRestrictions.default.with_passthrough_modules(WORKFLOW_PACKAGE)
+        return SandboxedWorkflowRunner(restrictions=restrictions)
+    raise ValueError(f"{SANDBOX_ENV}={value!r}: give on or off")
 
 
 def task_pollers() -> PollerBehaviorAutoscaling:

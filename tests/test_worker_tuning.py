@@ -1,10 +1,11 @@
-"""The worker's memory settings (``jitflow/worker_tuning.py``): what they are and how a bad
+"""The worker's sandbox and memory settings (``jitflow/worker_tuning.py``): what they are and how a bad
 value is refused. What they save is measured by the benchmark, not here."""
 
 from __future__ import annotations
 
 import pytest
-from temporalio.worker import PollerBehaviorAutoscaling
+from temporalio.worker import PollerBehaviorAutoscaling, UnsandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from jitflow.worker_tuning import (
     DEFAULT_WORKFLOW_CACHE,
@@ -16,12 +17,28 @@ from jitflow.worker_tuning import (
 )
 
 
-def test_the_worker_passes_its_workflow_modules_through_and_nothing_else_new() -> None:
-    restrictions = workflow_runner().restrictions
+def test_the_worker_runs_workflows_unsandboxed_unless_told() -> None:
+    """The sandbox cost CPU on every workflow task (bench/README.md); the determinism it
+    guarded is kept by the source check and by the tests' strict sandbox."""
+    assert isinstance(workflow_runner({}), UnsandboxedWorkflowRunner)
+    assert isinstance(
+        workflow_runner({"JITFLOW_WORKFLOW_SANDBOX": "off"}), UnsandboxedWorkflowRunner
+    )
+
+
+def test_the_sandbox_when_asked_passes_the_workflow_modules_through_and_nothing_else_new() -> None:
+    runner = workflow_runner({"JITFLOW_WORKFLOW_SANDBOX": " On "})
+    assert isinstance(runner, SandboxedWorkflowRunner)
+    restrictions = runner.restrictions
     assert WORKFLOW_PACKAGE in restrictions.passthrough_modules
     assert not restrictions.passthrough_all_modules
     # The sandbox's guards on the standard library stay as temporalio ships them.
     assert restrictions.invalid_module_members is not None
+
+
+def test_a_bad_sandbox_setting_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="JITFLOW_WORKFLOW_SANDBOX='maybe': give on or off"):
+        workflow_runner({"JITFLOW_WORKFLOW_SANDBOX": "maybe"})
 
 
 def test_the_cache_size_is_a_whole_number_or_a_clear_error() -> None:
