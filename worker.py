@@ -113,6 +113,26 @@ def eviction_check_enabled(environ: Mapping[str, str] | None = None) -> bool:
     return value.strip().lower() not in {"off", "0", "false", "no"}
 
 
+def check_worker_settings(environ: Mapping[str, str] | None = None) -> timedelta:
+    """Read the worker's numeric and sandbox settings before anything connects, so a typo is
+    reported as itself (with every other bad one), not as whatever fails first; returns the
+    expiry guard's grace."""
+    problems: list[str] = []
+    grace = timedelta(0)
+    try:
+        grace = grace_from_env(environ)
+    except ValueError as error:
+        problems.append(str(error))
+    for read in (workflow_cache_size, workflow_runner):
+        try:
+            read(environ)
+        except ValueError as error:
+            problems.append(str(error))
+    if problems:
+        raise WorkerConfigError("; ".join(problems))
+    return grace
+
+
 def signed_decisions_enabled(environ: Mapping[str, str] | None = None) -> bool:
     """``JITFLOW_SIGNED_DECISIONS`` (default on): decisions need the decider's signature. ``off``
     is for experiments only; the worker says so loudly."""
@@ -326,10 +346,7 @@ async def run_worker(
     queue = task_queue or os.environ.get(TASK_QUEUE_ENV) or DEFAULT_TASK_QUEUE
     config = load_worker_config(path)
     version = deployment or DeploymentSettings.from_env()
-    try:
-        guard_grace = grace_from_env()
-    except ValueError as error:
-        raise WorkerConfigError(str(error)) from None
+    guard_grace = check_worker_settings()
     for warning in config.warnings:
         log.warning("configuration: %s", warning)
     client = await connect(address, namespace)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SETTINGS = ("default", "passthrough", "jitflow")
+SETTINGS = ("default", "passthrough", "unsandboxed")
 
 
 def _rss_mb() -> float:
@@ -61,7 +61,7 @@ async def _measure(setting: str, runs: int) -> dict[str, Any]:
         options: dict[str, Any] = {"deployment_config": deployment.worker_config()}
         if setting == "passthrough":
             options["workflow_runner"] = workflow_runner({"JITFLOW_WORKFLOW_SANDBOX": "on"})
-        elif setting == "jitflow":
+        elif setting == "unsandboxed":
             options["workflow_runner"] = workflow_runner({})
         fake = FakeActivities()
         request = AccessRequestInput(
@@ -138,7 +138,7 @@ def main() -> None:
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
     for result in results:
         print(
-            f"{result['setting']:>8}: {result['kb_per_run']} KB per cached run ({result['runs']} runs)"
+            f"{result['setting']:>11}: {result['kb_per_run']} KB per cached run ({result['runs']} runs)"
         )
 
 

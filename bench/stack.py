@@ -65,7 +65,8 @@ CODE = ("jitflow", "workflows", "activities", "reducers", "examples", "worker.py
 def snapshot_code(target: Path) -> Path:
     """Copy the project's code into ``target``: the services run that copy (``python -P`` with
     ``PYTHONPATH``), so that edits to the work tree during a run cannot change the code under
-    measurement (the workflow sandbox re-reads workflow modules for new and replayed runs)."""
+    measurement (commands started during the run import it then, and a sandboxed worker re-reads
+    workflow modules for new and replayed runs)."""
     target.mkdir(parents=True, exist_ok=True)
     for name in CODE:
         source = REPO / name

@@ -11,14 +11,19 @@ was CPU on every workflow task: each payload in and out asks the sandbox for its
 context (an ``exec`` inside it, with its import guards applied and removed), which made a
 request's replay 17 ms instead of 9 and an owner's 10 ms instead of 5. The worker therefore
 runs workflows unsandboxed; ``JITFLOW_WORKFLOW_SANDBOX=on`` puts the sandbox back (with
-``workflows`` passed through), for a deployment that runs workflow code of its own.
+``workflows`` passed through), for whoever changes the workflow modules and wants the run-time
+guard on ``open`` and the sandbox's import checks back while they try it.
 
 What keeps the workflows deterministic without it: ``tests/test_workflow_determinism.py``
-refuses clocks, randomness, I/O and threads in ``workflows/`` by reading the source; the replay
-tests (``temporalio.worker.Replayer``) and the fake-activity tests run the workflows in
-temporalio's default, strict sandbox; and the modules hold no state of their own (constants
-only), so runs share nothing that changes. User code (reducers and hooks) never runs in a
-workflow: it runs in activities on the hooks task queue.
+reads the source of ``workflows/`` and refuses clock reads, random numbers, threads, executors,
+the event loop's clock, caches and I/O, which is the only guard for the helper modules (even in
+a strict sandbox, what a workflow module imports inside ``imports_passed_through()`` is the real
+thing); the replay tests (``temporalio.worker.Replayer``) and the fake-activity tests run the
+modules that define workflows in temporalio's default, strict sandbox, named in the tests; and
+the modules hold no state of their own (constants only; the trust directory they read is filled
+by the worker's start-up and read only by update validators), so runs share nothing that
+changes. User code (reducers and hooks) never runs in a workflow: it runs in activities on the
+hooks task queue.
 
 The cache stays at 1000 runs: the rest of a run's ~120 KB is temporalio's own (its core's state
 machines and buffers), and a smaller cache replays evicted runs on every query and update,
@@ -38,7 +43,8 @@ from temporalio.worker import (
 )
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-#: The project's workflow package, imported once per worker process instead of once per run.
+#: The project's workflow package, passed through when the sandbox is on (imported once per
+#: worker process instead of once per run).
 WORKFLOW_PACKAGE = "workflows"
 WORKFLOW_CACHE_ENV = "JITFLOW_WORKFLOW_CACHE"
 SANDBOX_ENV = "JITFLOW_WORKFLOW_SANDBOX"
@@ -49,13 +55,14 @@ DEFAULT_WORKFLOW_CACHE = 1000
 def workflow_runner(environ: Mapping[str, str] | None = None) -> WorkflowRunner:
     """No sandbox, unless ``$JITFLOW_WORKFLOW_SANDBOX`` is ``on``: then temporalio's, with
     jitflow's workflow modules passed through."""
-    value = (environ if environ is not None else os.environ).get(SANDBOX_ENV, "").strip().lower()
+    given = (environ if environ is not None else os.environ).get(SANDBOX_ENV, "")
+    value = given.strip().lower()
     if value in ("", "off"):
         return UnsandboxedWorkflowRunner()
     if value == "on":
         restrictions = SandboxRestrictions.default.with_passthrough_modules(WORKFLOW_PACKAGE)
         return SandboxedWorkflowRunner(restrictions=restrictions)
-    raise ValueError(f"{SANDBOX_ENV}={value!r}: give on or off")
+    raise ValueError(f"{SANDBOX_ENV}={given!r}: give on or off")
 
 
 def task_pollers() -> PollerBehaviorAutoscaling:

@@ -63,3 +63,20 @@ def test_workers_poll_as_the_backlog_calls_for() -> None:
     pollers = task_pollers()
     assert isinstance(pollers, PollerBehaviorAutoscaling)
     assert pollers.maximum > 5 and pollers.minimum >= 1
+
+
+def test_the_worker_reports_every_bad_setting_at_once_before_it_connects() -> None:
+    from worker import WorkerConfigError, check_worker_settings
+
+    with pytest.raises(WorkerConfigError) as raised:
+        check_worker_settings(
+            {
+                "JITFLOW_WORKFLOW_CACHE": "lots",
+                "JITFLOW_WORKFLOW_SANDBOX": "maybe",
+                "JITFLOW_EXPIRY_GUARD_GRACE": "soon",
+            }
+        )
+    message = str(raised.value)
+    for bad in ("JITFLOW_WORKFLOW_CACHE='lots'", "JITFLOW_WORKFLOW_SANDBOX='maybe'", "soon"):
+        assert bad in message
+    assert check_worker_settings({}).total_seconds() == 300

@@ -2,7 +2,7 @@
 
 ``workflows/``, ``activities/``, the CLI, the dev stack, the benchmark and the tests depend on
 this package and not on each other. Everything here is pure (pydantic models, constants, small
-functions): workflow code imports it inside Temporal's sandbox.
+functions): workflow code imports it, inside Temporal's strict sandbox in the tests.
 
 - ``base``: the frozen ``Contract`` model base and ``normalize_email``.
 - ``names``: task queue, workflow types, update and query names.

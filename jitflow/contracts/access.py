@@ -1,6 +1,7 @@
 """``AccessRequest``'s messages: its input, its decision updates, its state and the resolved request.
 
-Pure pydantic models with no I/O: the workflows import this module inside Temporal's sandbox, and
+Pure pydantic models with no I/O: the workflows import this module (inside Temporal's sandbox in
+the tests), and
 the activities, CLI, dev stack, benchmark and tests build the same objects. Nothing here ever
 holds a credential: the bot's password and tokens stay inside the Aptible activities.
 """

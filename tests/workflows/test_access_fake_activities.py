@@ -20,6 +20,7 @@ from temporalio import activity
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from jitflow.access_client import AccessRequests, RequestHandle
 from jitflow.contracts import activities as contract
@@ -128,6 +129,8 @@ async def fakes(
             task_queue=queue,
             workflows=[AccessRequestWorkflow],
             activities=[fake.resolve, fake.identity, fake.acquire, fake.release],
+            # The strict sandbox on purpose: the production worker runs unsandboxed.
+            workflow_runner=SandboxedWorkflowRunner(),
         ),
         Worker(
             time_skipping_env.client,
@@ -270,6 +273,7 @@ async def test_an_approval_at_the_moment_of_expiry_is_answered(
                 workflows=[AccessRequestWorkflow],
                 activities=[fake.resolve, fake.identity, fake.acquire, fake.release],
                 max_cached_workflows=0,  # no sticky queue: the next worker takes the task
+                workflow_runner=SandboxedWorkflowRunner(),
             )
         )
         await stack.enter_async_context(

@@ -17,6 +17,7 @@ from access_stack import HISTORIES, MANIFEST, history_digest, read_manifest
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from worker import WORKFLOWS
 
@@ -109,5 +110,8 @@ async def test_recorded_history_replays(path: Path) -> None:
     replayer = Replayer(
         workflows=list(WORKFLOWS),
         data_converter=pydantic_data_converter,
+        # temporalio's strict sandbox, on purpose: the production worker runs unsandboxed
+        # (jitflow/worker_tuning.py), so this is where the workflow modules meet it.
+        workflow_runner=SandboxedWorkflowRunner(),
     )
     await replayer.replay_workflow(history)
