@@ -32,6 +32,7 @@ from activities.bot_credentials import BotCredentials
 from activities.expiry_guard import ExpiryGuard, grace_from_env, keep_guarding
 from activities.grant_authority import GrantAuthority
 from activities.identity import IdentityActivities
+from activities.lease_news import NewsCourier
 from activities.membership import MembershipActivities, as_temporal_failure
 from activities.notifications import NotificationActivities
 from activities.reconcile import ReconcileActivities
@@ -295,16 +296,23 @@ def build_worker(
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         **worker_options,
     )
-    return JitflowWorkers(main, hooks, [io_pool, user_pool])
+    return JitflowWorkers(main, hooks, [io_pool, user_pool], membership.courier)
 
 
 class JitflowWorkers:
     """Runs a process's two workers together (``async with``), and stops their pools after."""
 
-    def __init__(self, main: Worker, hooks: Worker, pools: list[ThreadPoolExecutor]) -> None:
+    def __init__(
+        self,
+        main: Worker,
+        hooks: Worker,
+        pools: list[ThreadPoolExecutor],
+        courier: NewsCourier | None = None,
+    ) -> None:
         self.main = main
         self.hooks = hooks
         self._pools = pools
+        self._courier = courier
         self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> JitflowWorkers:
@@ -315,6 +323,8 @@ class JitflowWorkers:
     async def __aexit__(self, *exc: object) -> None:
         try:
             await self._stack.aclose()
+            if self._courier is not None:
+                await self._courier.aclose()  # news of the last local removals
         finally:
             for pool in self._pools:
                 # A hook stuck forever keeps its thread; do not wait for it on the way out.

@@ -28,8 +28,9 @@ EVERY = timedelta(seconds=2)
 @contextlib.asynccontextmanager
 async def heartbeating(every: timedelta = EVERY) -> AsyncIterator[None]:
     """Heartbeat every ``every`` while the block runs, the first ``every`` after it starts
-    (nothing outside an activity)."""
-    if not activity.in_activity():
+    (nothing outside an activity, nor in a local one: it has no heartbeat timeout, and its
+    workflow task is kept alive by the worker while it runs)."""
+    if not activity.in_activity() or activity.info().is_local:
         yield
         return
 

@@ -8,14 +8,20 @@ requests, so the worker signs only what its own ticket records show ended (``vou
 request's validator refuses news that does not verify or comes before its own end. Sending is
 best effort: a request that hears nothing releases its lease itself after a grace
 (``workflows.access_request.NEWS_GRACE``), so a failure here is only logged.
+
+A removal run as a local activity (``workflows.role_membership.REMOVE_LOCALLY``) hands its news
+to the worker's ``NewsCourier`` instead of waiting for it: the owner's workflow task stays open
+while its local activity runs, and waiting there for requests that run behind every owner would
+hold back the removals still due.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import (
     Client,
@@ -130,3 +136,45 @@ def _not_told(run: LeaseHolderRun, why: str) -> None:
         run.holder,
         why,
     )
+
+
+#: How long a stopping worker lets news still being sent finish (then it is dropped: each of its
+#: requests releases its lease itself after the grace).
+COURIER_CLOSE_WAIT = timedelta(seconds=5)
+
+
+class NewsCourier:
+    """Sends news in the background of one worker process, after the removal that made it has
+    returned; ``aclose`` lets what is in flight finish, for a while, when the worker stops."""
+
+    def __init__(self) -> None:
+        self._sending: set[asyncio.Task[None]] = set()
+
+    def send(self, telling: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(telling)
+        self._sending.add(task)
+        task.add_done_callback(self._sent)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._sending)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            error = task.exception()
+            logger.warning("lease news could not be sent: %s", type(error).__name__)
+
+    async def aclose(self, wait: timedelta = COURIER_CLOSE_WAIT) -> None:
+        if not self._sending:
+            return
+        _, late = await asyncio.wait(set(self._sending), timeout=wait.total_seconds())
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        if late:
+            logger.info(
+                "%d lease news not sent before the worker stopped; their requests release "
+                "their leases after the grace",
+                len(late),
+            )

@@ -29,7 +29,7 @@ from activities.aptible.errors import AptibleError
 from activities.blocking import Blocking
 from activities.bot_credentials import BotCredentials
 from activities.heartbeats import heartbeating
-from activities.lease_news import tell_lease_ended
+from activities.lease_news import NewsCourier, tell_lease_ended
 from jitflow.contracts.activities import (
     ACQUIRE_LEASE,
     ADD_MEMBERSHIP,
@@ -140,8 +140,10 @@ class MembershipActivities:
         ledger: MembershipLedger,
         blocking: Blocking | None = None,
         check_eviction: bool = True,
+        courier: NewsCourier | None = None,
     ) -> None:
         self._authority = authority
+        self.courier = courier or NewsCourier()
         self._ledger = ledger
         self._blocking = blocking or Blocking()
         self._aptible = aptible
@@ -225,9 +227,14 @@ class MembershipActivities:
             async def vouch(news: LeaseEnded) -> LeaseEnded | None:
                 return await self._authority.vouch(news, key, now)
 
-            await tell_lease_ended(
+            telling = tell_lease_ended(
                 self._client, call.tell, membership_workflow_id=key.workflow_id, vouch=vouch
             )
+            if activity.in_activity() and activity.info().is_local:
+                # The owner's workflow task waits for this local activity: the news goes after.
+                self.courier.send(telling)
+            else:
+                await telling
         return result
 
     async def _remove_recorded(

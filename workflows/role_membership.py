@@ -16,7 +16,7 @@ import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import VersioningBehavior
+from temporalio.common import RetryPolicy, VersioningBehavior
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         LeaseReleased,
         LeaseRequest,
         MembershipRecord,
+        MembershipRemoved,
         MembershipVanished,
         ReleaseLease,
         RemoveMembershipCall,
@@ -68,7 +69,13 @@ LEASE_END_NEWS = "lease-end-news"
 #: with no membership, and its request heard of the end before it knew of the grant.
 CONFIRM_BEFORE_EXPIRY = "confirm-before-expiry"
 
-#: Patch id: everything this build does differently from the first releases, in one marker
+#: Patch id: the removal runs first as a local activity, inside the workflow task that decides
+#: it (the lease-end timer's, or the last release's), and only when that fails as a regular
+#: activity retried for ever. Before, every removal was a regular activity: two more workflow
+#: tasks' worth of server writes, and a wait in the activity task queue, before the ``DELETE``.
+REMOVE_LOCALLY = "remove-locally"
+
+#: Patch id: everything a build did differently from the first releases, in one marker
 #: recorded where a run first asks for one (each marker also costs an upsert of
 #: ``TemporalChangeVersion``, a visibility write). Runs recorded before it answer each patch
 #: above on its own, where asked.
@@ -76,6 +83,12 @@ CURRENT_OWNER = "owner-current-2026-11-29"
 #: What ``CURRENT_OWNER`` stands for, fixed for good: a later patch is not in it, so runs
 #: recorded with this marker replay without the later change.
 CURRENT_OWNER_COVERS = frozenset({VANISHED_ONLY_NOTED, LEASE_END_NEWS, CONFIRM_BEFORE_EXPIRY})
+#: The marker new runs record instead, standing for ``REMOVE_LOCALLY`` as well. A run recorded
+#: with ``CURRENT_OWNER`` asks ``REMOVE_LOCALLY`` on its own, at its removal.
+CURRENT_OWNER_2 = "owner-current-2026-11-30"
+CURRENT_OWNER_2_COVERS = CURRENT_OWNER_COVERS | {REMOVE_LOCALLY}
+#: Newest first: a run asks each marker that covers a patch until one was recorded.
+OWNER_MARKERS = ((CURRENT_OWNER_2, CURRENT_OWNER_2_COVERS), (CURRENT_OWNER, CURRENT_OWNER_COVERS))
 
 #: Continue-as-new once the history holds this many events (or when the server suggests it).
 HISTORY_LIMIT = 2000
@@ -87,6 +100,10 @@ TOMBSTONES_CARRIED = 200
 #: Backoff between attempts of a removal that failed for good (then retried all the same).
 REMOVAL_RETRY_FIRST = timedelta(seconds=5)
 REMOVAL_RETRY_MAX = timedelta(minutes=30)
+#: One attempt of the local removal (``REMOVE_LOCALLY``), bounded: any failure, a timeout
+#: included, goes to the regular activity, which Aptible's outages and a dead worker cannot stop.
+LOCAL_REMOVAL_TIMEOUT = timedelta(seconds=30)
+LOCAL_REMOVAL_RETRY = RetryPolicy(maximum_attempts=1)
 
 
 @workflow.defn(name=MEMBERSHIP_WORKFLOW_TYPE, versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
@@ -121,7 +138,7 @@ class RoleMembershipWorkflow:
         # Requests whose lease ended on its timer and that were not told yet (LEASE_END_NEWS).
         self._untold: list[LeaseHolderRun] = []
         self._news: bool | None = None  # whether this run tells them (the patch, asked once)
-        self._current: bool | None = None  # the CURRENT_OWNER marker, asked once when needed
+        self._markers: dict[str, bool] = {}  # OWNER_MARKERS asked so far, each once
         # Holders whose timed lease waits for its confirmation (CONFIRM_BEFORE_EXPIRY): their
         # end is not counted yet. Never carried: continue-as-new waits for every handler.
         # Counted per holder: two runs of one workflow id may each wait for theirs.
@@ -228,13 +245,15 @@ class RoleMembershipWorkflow:
         return self._confirming.pop(holder, None) is not None
 
     def _patched(self, patch_id: str) -> bool:
-        """Whether this run does what ``patch_id`` brought: a run with the ``CURRENT_OWNER``
-        marker does all that marker covers; a run recorded before it, and any patch added after
-        it, asks the patch itself."""
-        if patch_id in CURRENT_OWNER_COVERS:
-            if self._current is None:
-                self._current = workflow.patched(CURRENT_OWNER)
-            if self._current:
+        """Whether this run does what ``patch_id`` brought: a run with one of the
+        ``OWNER_MARKERS`` does all that marker covers (a new run records the newest); a run
+        recorded before them, and a patch its marker does not cover, asks the patch itself."""
+        for marker, covers in OWNER_MARKERS:
+            if patch_id not in covers:
+                continue
+            if marker not in self._markers:
+                self._markers[marker] = workflow.patched(marker)
+            if self._markers[marker]:
                 return True
         return workflow.patched(patch_id)
 
@@ -309,23 +328,21 @@ class RoleMembershipWorkflow:
             self._note("standing_access_kept", None, "the membership predates jitflow: not removed")
             self._membership = None
             return
+        summary = f"Remove user {self._key.user_id} from role {self._key.role_id}"
+        removed = None
+        if self._patched(REMOVE_LOCALLY):
+            removed = await self._remove_locally(membership, summary)
         delay = REMOVAL_RETRY_FIRST
-        while True:
+        while removed is None:
             try:
                 removed = await steps.call(
                     contract.REMOVE_MEMBERSHIP,
-                    RemoveMembershipCall(
-                        key=self._key,
-                        membership_id=membership.membership_id,
-                        closed=tuple(self._closed),
-                        tell=tuple(self._untold),
-                    ),
-                    summary=f"Remove user {self._key.user_id} from role {self._key.role_id}",
+                    self._removal_call(membership),
+                    summary=summary,
                     start_to_close=timedelta(minutes=2),
                     heartbeat=steps.HEARTBEAT,
                     retry=steps.FOREVER,
                 )
-                break
             except ActivityError as error:
                 # Even a "non-retryable" failure (the bot lost Role Admin, its password was
                 # rotated, Secrets Manager denies) must not end the owner with the membership in
@@ -348,6 +365,38 @@ class RoleMembershipWorkflow:
         if removed.left_organization:
             note += "; it was the user's last role, so Aptible dropped them from the organization"
         self._note("membership_removed", None, note)
+
+    async def _remove_locally(
+        self, membership: MembershipRecord, summary: str
+    ) -> MembershipRemoved | None:
+        """The removal as a local activity, once; None when it failed (the caller then runs the
+        regular one, retried for ever). What the local one did before failing is safe to do
+        again: closing tickets, and a ``DELETE`` that finds the membership already gone."""
+        try:
+            return await steps.call_local(
+                contract.REMOVE_MEMBERSHIP,
+                self._removal_call(membership),
+                summary=summary,
+                start_to_close=LOCAL_REMOVAL_TIMEOUT,
+                retry=LOCAL_REMOVAL_RETRY,
+            )
+        except FailureError as error:
+            # A local activity's failure may surface unwrapped (its ``ApplicationError``, or a
+            # timeout) rather than as an ``ActivityError``: any of them means "not removed yet".
+            self._note(
+                "membership_removal_failed",
+                None,
+                f"{failure_message(error)}; trying again as a regular activity",
+            )
+            return None
+
+    def _removal_call(self, membership: MembershipRecord) -> RemoveMembershipCall:
+        return RemoveMembershipCall(
+            key=self._key,
+            membership_id=membership.membership_id,
+            closed=tuple(self._closed),
+            tell=tuple(self._untold),
+        )
 
     # --- updates and query -------------------------------------------------------------------
 

@@ -78,6 +78,29 @@ async def call(
     return result
 
 
+async def call_local(
+    contract: ActivityContract[InputT, OutputT],
+    arg: InputT,
+    *,
+    summary: str,
+    start_to_close: timedelta,
+    retry: RetryPolicy,
+) -> OutputT:
+    """Run the activity ``contract`` names as a local activity: in this worker, inside the
+    workflow task that asks for it, with no activity task on the server (its result is a marker
+    in the history). For short work whose failure the caller handles, typically by calling it
+    again as a regular activity."""
+    result: OutputT = await workflow.execute_local_activity(
+        contract.name,
+        arg,
+        result_type=contract.output,
+        start_to_close_timeout=start_to_close,
+        retry_policy=retry,
+        summary=summary,
+    )
+    return result
+
+
 def step_failure(error: ActivityError) -> StepFailed:
     """The ``StepFailed`` for an activity failure; a cancellation is raised as one instead."""
     if is_cancelled_exception(error):

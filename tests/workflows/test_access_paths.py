@@ -431,6 +431,10 @@ async def test_a_removal_that_fails_for_good_is_retried_until_it_works(stack: St
     events = [entry.event for entry in owner_state.audit]
     assert "membership_removal_failed" in events
     assert events.index("membership_removal_failed") < events.index("membership_removed")
+    # The quick local removal failed once; the regular activity, retried for ever, took over.
+    failures = [entry.message for entry in owner_state.audit if entry.event.endswith("_failed")]
+    assert failures and "trying again as a regular activity" in str(failures[0])
+    assert "Aptible refused the bot's token" in str(failures[0])
 
 
 async def test_input_values_of_the_wrong_type_fail_the_run_with_a_message(stack: Stack) -> None:

@@ -13,6 +13,7 @@ and the owner removes on its own timer whatever a caller sends.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -88,6 +89,18 @@ def _updates(events: list[Any]) -> list[str]:
     ]
 
 
+def _local_activity_types(events: list[Any]) -> list[str]:
+    """The local activities a run recorded (each a ``core_local_activity`` marker)."""
+    names = []
+    for event in events:
+        if event.event_type != EventType.EVENT_TYPE_MARKER_RECORDED:
+            continue
+        marker = event.marker_recorded_event_attributes
+        if marker.marker_name == "core_local_activity":
+            names.append(json.loads(marker.details["data"].payloads[0].data)["activity_type"])
+    return names
+
+
 def _signalled_external(events: list[Any]) -> bool:
     return any(
         event.event_type == EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED
@@ -129,6 +142,30 @@ async def test_an_ending_grant_is_told_by_the_removal_and_releases_nothing(stack
     assert request_info.priority.priority_key in (0, 3)
     await keep_history(handle, "expiry_told_by_signed_news")
     await keep_history(owner, "membership_owner_removal_sends_signed_news")
+
+
+async def test_the_owner_removes_in_the_workflow_task_its_timer_wakes(stack: Stack) -> None:
+    """The removal is a local activity: no activity task waits in the queue before the
+    ``DELETE``, and the owner's whole removal is one workflow task after its timer fired."""
+    handle, owner_id = await _escalated(stack, requester="bob@example.com", duration=5)
+    final: AccessState = await handle.result()
+    assert final.status == "deescalated"
+    assert "bob@example.com" not in stack.members(ADMIN_ROLE)
+    # The news went after the local removal had returned, and reached the request.
+    assert LEASE_ENDED_UPDATE in _updates(await _events(handle))
+    owner = stack.client.get_workflow_handle(owner_id, result_type=RoleMembershipState)
+    await owner.result()
+    events = await _events(owner)
+    removal = contract.REMOVE_MEMBERSHIP.name
+    assert _local_activity_types(events) == [removal]
+    assert removal not in _activity_types(events)
+    fired = max(
+        i for i, event in enumerate(events) if event.event_type == EventType.EVENT_TYPE_TIMER_FIRED
+    )
+    after = [event.event_type for event in events[fired:]]
+    assert after.count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) == 1
+    assert after[-1] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+    await keep_history(owner, "membership_owner_removes_locally")
 
 
 async def test_forged_news_and_early_hints_change_nothing(stack: Stack) -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.lease_news import NEWS_ATTEMPTS, tell_lease_ended
+from activities.lease_news import NEWS_ATTEMPTS, NewsCourier, tell_lease_ended
 from jitflow.contracts.membership import LeaseEnded, LeaseHolderRun
 
 RUNS = (LeaseHolderRun(holder="req-1", run_id="run-1"), LeaseHolderRun(holder="req-2", run_id="r2"))
@@ -69,3 +71,44 @@ async def test_undelivered_news_is_logged_and_never_raised(
         assert "could not tell" not in caplog.text  # a closed request needs no news
     else:
         assert caplog.text.count("could not tell request") == 2 and logged in caplog.text
+
+
+@pytest.mark.asyncio
+async def test_the_courier_sends_after_the_removal_and_waits_for_it_when_the_worker_stops() -> None:
+    courier = NewsCourier()
+    sent: list[str] = []
+    release = asyncio.Event()
+
+    async def telling(name: str) -> None:
+        await release.wait()
+        sent.append(name)
+
+    courier.send(telling("first"))
+    courier.send(telling("second"))
+    assert courier.in_flight == 2 and not sent  # handed over: the removal returns at once
+    release.set()
+    await courier.aclose(timedelta(seconds=5))
+    assert sorted(sent) == ["first", "second"] and courier.in_flight == 0
+
+
+@pytest.mark.asyncio
+async def test_news_still_stuck_when_the_worker_stops_is_dropped_and_said(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    courier = NewsCourier()
+    stuck = asyncio.Event()
+
+    async def never() -> None:
+        await stuck.wait()
+
+    async def broken() -> None:
+        raise RuntimeError("boom")
+
+    courier.send(never())
+    courier.send(broken())
+    with caplog.at_level(logging.INFO):
+        await asyncio.sleep(0)
+        await courier.aclose(timedelta(milliseconds=50))
+    assert courier.in_flight == 0
+    assert "lease news could not be sent: RuntimeError" in caplog.text
+    assert "1 lease news not sent before the worker stopped" in caplog.text
