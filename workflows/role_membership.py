@@ -75,6 +75,12 @@ CONFIRM_BEFORE_EXPIRY = "confirm-before-expiry"
 #: tasks' worth of server writes, and a wait in the activity task queue, before the ``DELETE``.
 REMOVE_LOCALLY = "remove-locally"
 
+#: Patch id: the add runs first as a local activity too, inside the workflow task of the lease
+#: that asks for it, so the grant's ``add_lease`` is answered in that one task; a failure goes to
+#: the regular activity, as before. (The activity checks the grant's ticket either way: where it
+#: runs changes nothing about what it verifies.)
+ADD_LOCALLY = "add-locally"
+
 #: Patch id: everything a build did differently from the first releases, in one marker
 #: recorded where a run first asks for one (each marker also costs an upsert of
 #: ``TemporalChangeVersion``, a visibility write). Runs recorded before it answer each patch
@@ -87,8 +93,16 @@ CURRENT_OWNER_COVERS = frozenset({VANISHED_ONLY_NOTED, LEASE_END_NEWS, CONFIRM_B
 #: with ``CURRENT_OWNER`` asks ``REMOVE_LOCALLY`` on its own, at its removal.
 CURRENT_OWNER_2 = "owner-current-2026-11-30"
 CURRENT_OWNER_2_COVERS = CURRENT_OWNER_COVERS | {REMOVE_LOCALLY}
+#: And since ``ADD_LOCALLY``, this one. A run recorded with an older marker asks each patch that
+#: marker does not cover on its own, where it gets there.
+CURRENT_OWNER_3 = "owner-current-2026-11-30b"
+CURRENT_OWNER_3_COVERS = CURRENT_OWNER_2_COVERS | {ADD_LOCALLY}
 #: Newest first: a run asks each marker that covers a patch until one was recorded.
-OWNER_MARKERS = ((CURRENT_OWNER_2, CURRENT_OWNER_2_COVERS), (CURRENT_OWNER, CURRENT_OWNER_COVERS))
+OWNER_MARKERS = (
+    (CURRENT_OWNER_3, CURRENT_OWNER_3_COVERS),
+    (CURRENT_OWNER_2, CURRENT_OWNER_2_COVERS),
+    (CURRENT_OWNER, CURRENT_OWNER_COVERS),
+)
 
 #: Continue-as-new once the history holds this many events (or when the server suggests it).
 HISTORY_LIMIT = 2000
@@ -100,10 +114,11 @@ TOMBSTONES_CARRIED = 200
 #: Backoff between attempts of a removal that failed for good (then retried all the same).
 REMOVAL_RETRY_FIRST = timedelta(seconds=5)
 REMOVAL_RETRY_MAX = timedelta(minutes=30)
-#: One attempt of the local removal (``REMOVE_LOCALLY``), bounded: any failure, a timeout
-#: included, goes to the regular activity, which Aptible's outages and a dead worker cannot stop.
-LOCAL_REMOVAL_TIMEOUT = timedelta(seconds=30)
-LOCAL_REMOVAL_RETRY = RetryPolicy(maximum_attempts=1)
+#: One attempt of a local add or removal (``ADD_LOCALLY``, ``REMOVE_LOCALLY``), bounded: any
+#: failure, a timeout included, goes to the regular activity, which rides out Aptible's outages
+#: and a dead worker.
+LOCAL_ATTEMPT_TIMEOUT = timedelta(seconds=30)
+LOCAL_ATTEMPT_RETRY = RetryPolicy(maximum_attempts=1)
 
 
 @workflow.defn(name=MEMBERSHIP_WORKFLOW_TYPE, versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
@@ -282,19 +297,36 @@ class RoleMembershipWorkflow:
 
     async def _add(self) -> None:
         self._tells_news()
+        summary = f"Add user {self._key.user_id} to role {self._key.role_id}"
+        added = None
+        if self._patched(ADD_LOCALLY):
+            try:
+                added = await steps.call_local(
+                    contract.ADD_MEMBERSHIP,
+                    self._add_call(),
+                    summary=summary,
+                    start_to_close=LOCAL_ATTEMPT_TIMEOUT,
+                    retry=LOCAL_ATTEMPT_RETRY,
+                )
+            except FailureError as error:
+                # Unwrapped or not (see ``_remove_locally``); the ledger makes a second try safe
+                # even when the first one's POST went through.
+                self._note(
+                    "membership_add_retried",
+                    None,
+                    f"{failure_message(error)}; trying again as a regular activity",
+                )
         try:
-            added = await steps.call(
-                contract.ADD_MEMBERSHIP,
-                AddMembershipCall(
-                    key=self._key,
-                    tickets=tuple(lease.ticket for lease in self._leases.values() if lease.ticket),
-                ),
-                summary=f"Add user {self._key.user_id} to role {self._key.role_id}",
-                start_to_close=timedelta(minutes=2),
-                heartbeat=steps.HEARTBEAT,
-                retry=steps.PATIENT,
-                schedule_to_close=timedelta(minutes=10),
-            )
+            if added is None:
+                added = await steps.call(
+                    contract.ADD_MEMBERSHIP,
+                    self._add_call(),
+                    summary=summary,
+                    start_to_close=timedelta(minutes=2),
+                    heartbeat=steps.HEARTBEAT,
+                    retry=steps.PATIENT,
+                    schedule_to_close=timedelta(minutes=10),
+                )
         except ActivityError as error:
             message = failure_message(error)
             for holder in list(self._leases):
@@ -320,6 +352,13 @@ class RoleMembershipWorkflow:
             )
         else:
             self._note("membership_created", None, f"membership {added.membership_id}")
+
+    def _add_call(self) -> AddMembershipCall:
+        """The add with the tickets of the leases held now (a live one is the add's proof)."""
+        return AddMembershipCall(
+            key=self._key,
+            tickets=tuple(lease.ticket for lease in self._leases.values() if lease.ticket),
+        )
 
     async def _remove(self) -> None:
         membership = self._membership
@@ -377,8 +416,8 @@ class RoleMembershipWorkflow:
                 contract.REMOVE_MEMBERSHIP,
                 self._removal_call(membership),
                 summary=summary,
-                start_to_close=LOCAL_REMOVAL_TIMEOUT,
-                retry=LOCAL_REMOVAL_RETRY,
+                start_to_close=LOCAL_ATTEMPT_TIMEOUT,
+                retry=LOCAL_ATTEMPT_RETRY,
             )
         except FailureError as error:
             # A local activity's failure may surface unwrapped (its ``ApplicationError``, or a

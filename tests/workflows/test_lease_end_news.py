@@ -144,9 +144,10 @@ async def test_an_ending_grant_is_told_by_the_removal_and_releases_nothing(stack
     await keep_history(owner, "membership_owner_removal_sends_signed_news")
 
 
-async def test_the_owner_removes_in_the_workflow_task_its_timer_wakes(stack: Stack) -> None:
-    """The removal is a local activity: no activity task waits in the queue before the
-    ``DELETE``, and the owner's whole removal is one workflow task after its timer fired."""
+async def test_the_owner_adds_and_removes_in_the_workflow_task_that_asks(stack: Stack) -> None:
+    """The add and the removal are local activities: no activity task waits in the queue before
+    the ``POST`` or the ``DELETE``; the grant is answered in the owner's first workflow task, and
+    the whole removal is one workflow task after its timer fired."""
     handle, owner_id = await _escalated(stack, requester="bob@example.com", duration=5)
     final: AccessState = await handle.result()
     assert final.status == "deescalated"
@@ -156,16 +157,24 @@ async def test_the_owner_removes_in_the_workflow_task_its_timer_wakes(stack: Sta
     owner = stack.client.get_workflow_handle(owner_id, result_type=RoleMembershipState)
     await owner.result()
     events = await _events(owner)
-    removal = contract.REMOVE_MEMBERSHIP.name
-    assert _local_activity_types(events) == [removal]
-    assert removal not in _activity_types(events)
+    add, removal = contract.ADD_MEMBERSHIP.name, contract.REMOVE_MEMBERSHIP.name
+    assert _local_activity_types(events) == [add, removal]
+    assert add not in _activity_types(events) and removal not in _activity_types(events)
+    # The add runs locally too: the grant's add_lease is answered in the owner's first task.
+    answered = next(
+        i
+        for i, event in enumerate(events)
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED
+    )
+    before = [event.event_type for event in events[:answered]]
+    assert before.count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) == 1
     fired = max(
         i for i, event in enumerate(events) if event.event_type == EventType.EVENT_TYPE_TIMER_FIRED
     )
     after = [event.event_type for event in events[fired:]]
     assert after.count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) == 1
     assert after[-1] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
-    await keep_history(owner, "membership_owner_removes_locally")
+    await keep_history(owner, "membership_owner_removes_locally")  # the name of its first version
 
 
 async def test_forged_news_and_early_hints_change_nothing(stack: Stack) -> None:

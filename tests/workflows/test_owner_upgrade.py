@@ -1,11 +1,11 @@
-"""An owner that started under the build before the local removal, and removes under this one.
+"""Owners that started under an earlier build and remove under this one.
 
-``RoleMembership`` auto-upgrades: an owner whose grant was added by the previous build takes its
-next workflow task, the removal included, on the new one. ``OwnerBeforeLocalRemoval`` gives the
-commands that build recorded (one ``owner-current-2026-11-29`` marker, no ``remove-locally``);
-the worker is then replaced by today's, which replays that history and, at the revoke, asks
-``remove-locally`` on its own and removes locally. The history it leaves is kept in the corpus,
-so every later build must replay a run that crossed this upgrade.
+``RoleMembership`` auto-upgrades: an owner whose grant was added by an earlier build takes its
+next workflow task, the removal included, on the new one. ``OwnerOf20261129`` and
+``OwnerOf20261130`` give the commands those builds recorded (their markers, and no patch that
+came after them); the worker is then replaced by today's, which replays that history and removes
+locally at the revoke. The histories they leave are kept in the corpus, so every later build
+must replay runs that crossed these upgrades.
 """
 
 from __future__ import annotations
@@ -37,7 +37,10 @@ from jitflow.testing.aptible_emulator import RunningAptibleEmulator
 from worker import WORKFLOWS
 from workflows.access_request import AccessRequestWorkflow
 from workflows.role_membership import (
+    ADD_LOCALLY,
     CURRENT_OWNER,
+    CURRENT_OWNER_2,
+    CURRENT_OWNER_2_COVERS,
     CURRENT_OWNER_COVERS,
     REMOVE_LOCALLY,
     RoleMembershipWorkflow,
@@ -46,28 +49,51 @@ from workflows.role_membership import (
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
+class _PreviousOwner(RoleMembershipWorkflow):
+    """The owner as an earlier build ran it: the markers it knew, and no patch after them."""
+
+    MARKERS: tuple[tuple[str, frozenset[str]], ...] = ()
+    UNKNOWN: frozenset[str] = frozenset()
+
+    def _patched(self, patch_id: str) -> bool:
+        if patch_id in self.UNKNOWN:
+            return False  # that build did not know it, so it never asked
+        for marker, covers in self.MARKERS:
+            if patch_id not in covers:
+                continue
+            if marker not in self._markers:
+                self._markers[marker] = workflow.patched(marker)
+            if self._markers[marker]:
+                return True
+        return workflow.patched(patch_id)
+
+
 @workflow.defn(name=MEMBERSHIP_WORKFLOW_TYPE, versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
-class OwnerBeforeLocalRemoval(RoleMembershipWorkflow):
-    """The owner as the build of 2026-11-29 ran it: one marker for its patches, and every
-    removal a regular activity."""
+class OwnerOf20261129(_PreviousOwner):
+    """Before the local removal and add: one marker, every Aptible call a regular activity."""
+
+    MARKERS = ((CURRENT_OWNER, CURRENT_OWNER_COVERS),)
+    UNKNOWN = frozenset({REMOVE_LOCALLY, ADD_LOCALLY})
 
     @workflow.run
     async def run(self, start: RoleMembershipInput) -> RoleMembershipState:
         return await super().run(start)
 
-    def _patched(self, patch_id: str) -> bool:
-        if patch_id == REMOVE_LOCALLY:
-            return False  # that build did not know it, so it never asked
-        if patch_id in CURRENT_OWNER_COVERS:
-            if CURRENT_OWNER not in self._markers:
-                self._markers[CURRENT_OWNER] = workflow.patched(CURRENT_OWNER)
-            if self._markers[CURRENT_OWNER]:
-                return True
-        return workflow.patched(patch_id)
+
+@workflow.defn(name=MEMBERSHIP_WORKFLOW_TYPE, versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
+class OwnerOf20261130(_PreviousOwner):
+    """With the local removal, before the local add."""
+
+    MARKERS = ((CURRENT_OWNER_2, CURRENT_OWNER_2_COVERS), (CURRENT_OWNER, CURRENT_OWNER_COVERS))
+    UNKNOWN = frozenset({ADD_LOCALLY})
+
+    @workflow.run
+    async def run(self, start: RoleMembershipInput) -> RoleMembershipState:
+        return await super().run(start)
 
 
-def _previous_build() -> list[type]:
-    return [OwnerBeforeLocalRemoval if w is RoleMembershipWorkflow else w for w in WORKFLOWS]
+def _previous_build(owner: type) -> list[type]:
+    return [owner if w is RoleMembershipWorkflow else w for w in WORKFLOWS]
 
 
 def _markers(events: list[Any]) -> tuple[list[str], list[str]]:
@@ -85,7 +111,18 @@ def _markers(events: list[Any]) -> tuple[list[str], list[str]]:
     return patches, local
 
 
-async def test_an_owner_from_the_previous_build_removes_locally_after_the_upgrade(
+@pytest.mark.parametrize(
+    ("previous", "patches"),
+    [
+        # Asks remove-locally itself, at the removal: its marker does not cover it.
+        (OwnerOf20261129, [CURRENT_OWNER, REMOVE_LOCALLY]),
+        # Its marker covers the local removal: no other patch is asked.
+        (OwnerOf20261130, [CURRENT_OWNER_2]),
+    ],
+)
+async def test_an_owner_from_an_earlier_build_removes_locally_after_the_upgrade(
+    previous: type,
+    patches: list[str],
     dev_env: WorkflowEnvironment,
     emulator: RunningAptibleEmulator,
     moto_url: str,
@@ -98,7 +135,7 @@ async def test_an_owner_from_the_previous_build_removes_locally_after_the_upgrad
         seed_store(store)
         shared: dict[str, Any] = {"task_queue": task_queue, "store": store}
         async with running_worker(
-            dev_env.client, emulator, moto_url, tmp, workflows=_previous_build(), **shared
+            dev_env.client, emulator, moto_url, tmp, workflows=_previous_build(previous), **shared
         ) as before:
             handle = await before.start(
                 target="admin_prod", requester="bob@example.com", duration="1h"
@@ -122,7 +159,8 @@ async def test_an_owner_from_the_previous_build_removes_locally_after_the_upgrad
             )
             await owner.result()
             events = [event async for event in owner.fetch_history_events()]
-            patches, local = _markers(events)
-            assert patches == [CURRENT_OWNER, REMOVE_LOCALLY]
+            recorded, local = _markers(events)
+            assert recorded == patches
+            # The add ran as a regular activity on the earlier build; the removal, locally.
             assert local == [contract.REMOVE_MEMBERSHIP.name]
             await keep_history(owner, "membership_owner_upgraded_before_its_removal")
