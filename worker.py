@@ -322,9 +322,11 @@ class JitflowWorkers:
 
     async def __aexit__(self, *exc: object) -> None:
         try:
-            await self._stack.aclose()
-            if self._courier is not None:
-                await self._courier.aclose()  # news of the last local removals
+            try:
+                await self._stack.aclose()
+            finally:
+                if self._courier is not None:
+                    await self._courier.aclose()  # news of the last local removals
         finally:
             for pool in self._pools:
                 # A hook stuck forever keeps its thread; do not wait for it on the way out.

@@ -379,7 +379,8 @@ class GrantAuthority:
         self, key: MembershipKey, tickets: tuple[GrantTicket, ...], now: datetime
     ) -> GrantTicket:
         """The ticket that allows adding ``key``'s membership ``now`` (the server's time of the
-        attempt); raises ``refuse(...)``."""
+        attempt; for a local activity, which the server does not schedule, the later of the
+        worker's schedule time and its clock); raises ``refuse(...)``."""
         reasons: list[str] = []
         live: list[GrantTicket] = []
         for ticket in tickets:

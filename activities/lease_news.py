@@ -143,17 +143,37 @@ def _not_told(run: LeaseHolderRun, why: str) -> None:
 COURIER_CLOSE_WAIT = timedelta(seconds=5)
 
 
+#: News being sent at once by one worker process; the rest wait their turn. (Awaited inside the
+#: removal activities, their sending was bounded by the worker's activity slots.)
+NEWS_AT_ONCE = 200
+
+
 class NewsCourier:
     """Sends news in the background of one worker process, after the removal that made it has
     returned; ``aclose`` lets what is in flight finish, for a while, when the worker stops."""
 
-    def __init__(self) -> None:
+    def __init__(self, at_once: int = NEWS_AT_ONCE) -> None:
         self._sending: set[asyncio.Task[None]] = set()
+        self._at_once = at_once
+        self._turns: asyncio.Semaphore | None = None  # made in the worker's event loop
 
     def send(self, telling: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(telling)
+        task = asyncio.get_running_loop().create_task(self._in_turn(telling))
         self._sending.add(task)
         task.add_done_callback(self._sent)
+
+    async def _in_turn(self, telling: Coroutine[Any, Any, None]) -> None:
+        if self._turns is None:
+            self._turns = asyncio.Semaphore(self._at_once)
+        try:
+            async with self._turns:
+                await telling
+        except WorkflowUpdateRPCTimeoutOrCancelledError as error:
+            if isinstance(error.__cause__, asyncio.CancelledError):
+                raise asyncio.CancelledError from None  # the worker stopped: counted, not logged
+            raise
+        finally:
+            telling.close()  # a no-op once awaited; never-started news leaves no warning
 
     @property
     def in_flight(self) -> int:

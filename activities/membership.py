@@ -126,6 +126,14 @@ def as_temporal_failure(error: Exception) -> Exception:
     return error
 
 
+def _attempt_time(info: Info) -> datetime:
+    """When this attempt was scheduled: the server's clock for a regular activity; for a local
+    one (scheduled by this worker, which stamps its own clock), the later of that and now, so a
+    ticket is never judged live at a moment already past."""
+    scheduled = info.current_attempt_scheduled_time
+    return max(scheduled, datetime.now(UTC)) if info.is_local else scheduled
+
+
 class MembershipActivities:
     """One instance per worker: the Aptible client, the bot credentials and a Temporal client."""
 
@@ -162,9 +170,7 @@ class MembershipActivities:
     async def _add(self, call: AddMembershipCall) -> MembershipAdded:
         key = call.key
         # The trust boundary: no membership without a live ticket the worker signed.
-        await self._authority.admit(
-            key, call.tickets, activity.info().current_attempt_scheduled_time
-        )
+        await self._authority.admit(key, call.tickets, _attempt_time(activity.info()))
         ledger = (key.org_id, key.role_id, key.user_id)
         # The ledger, not a guess: a membership found now is jitflow's own exactly when jitflow
         # recorded, before some earlier POST, that it was about to create it.

@@ -17,12 +17,17 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, VersioningBehavior
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    FailureError,
+    is_cancelled_exception,
+)
 
 with workflow.unsafe.imports_passed_through():
     from jitflow.contracts import activities as contract
     from jitflow.contracts.access import TimelineEntry
-    from jitflow.contracts.failures import failure_message
+    from jitflow.contracts.failures import failure_message, root_cause
     from jitflow.contracts.membership import (
         AddMembershipCall,
         Lease,
@@ -31,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         LeaseHolderRun,
         LeaseReleased,
         LeaseRequest,
+        MembershipAdded,
         MembershipRecord,
         MembershipRemoved,
         MembershipVanished,
@@ -119,6 +125,12 @@ REMOVAL_RETRY_MAX = timedelta(minutes=30)
 #: and a dead worker.
 LOCAL_ATTEMPT_TIMEOUT = timedelta(seconds=30)
 LOCAL_ATTEMPT_RETRY = RetryPolicy(maximum_attempts=1)
+
+
+def _retryable(error: FailureError) -> bool:
+    """Whether another attempt may succeed: not when the root cause says it cannot."""
+    cause = root_cause(error)
+    return not (isinstance(cause, ApplicationError) and cause.non_retryable)
 
 
 @workflow.defn(name=MEMBERSHIP_WORKFLOW_TYPE, versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
@@ -298,7 +310,8 @@ class RoleMembershipWorkflow:
     async def _add(self) -> None:
         self._tells_news()
         summary = f"Add user {self._key.user_id} to role {self._key.role_id}"
-        added = None
+        added: MembershipAdded | None = None
+        failure: FailureError | None = None
         if self._patched(ADD_LOCALLY):
             try:
                 added = await steps.call_local(
@@ -309,15 +322,21 @@ class RoleMembershipWorkflow:
                     retry=LOCAL_ATTEMPT_RETRY,
                 )
             except FailureError as error:
-                # Unwrapped or not (see ``_remove_locally``); the ledger makes a second try safe
-                # even when the first one's POST went through.
-                self._note(
-                    "membership_add_retried",
-                    None,
-                    f"{failure_message(error)}; trying again as a regular activity",
-                )
-        try:
-            if added is None:
+                # Unwrapped or not (see ``_remove_locally``). A refusal, or a failure no retry
+                # fixes (403, unknown role), fails the add as it would have as a regular
+                # activity, and so does a cancel; anything else (a timeout, Aptible down) tries
+                # again as the regular activity, which the ledger makes safe even when this
+                # attempt's POST went through.
+                if is_cancelled_exception(error) or not _retryable(error):
+                    failure = error
+                else:
+                    self._note(
+                        "membership_add_retried",
+                        None,
+                        f"{failure_message(error)}; trying again as a regular activity",
+                    )
+        if added is None and failure is None:
+            try:
                 added = await steps.call(
                     contract.ADD_MEMBERSHIP,
                     self._add_call(),
@@ -327,8 +346,11 @@ class RoleMembershipWorkflow:
                     retry=steps.PATIENT,
                     schedule_to_close=timedelta(minutes=10),
                 )
-        except ActivityError as error:
-            message = failure_message(error)
+            except ActivityError as error:
+                failure = error
+        if added is None:
+            assert failure is not None
+            message = failure_message(failure)
             for holder in list(self._leases):
                 self._rejections[holder] = message
                 self._drop(holder)
@@ -476,8 +498,9 @@ class RoleMembershipWorkflow:
         held = self._leases.get(lease.holder, lease)
         confirmed_at = workflow.now()
         if not resent and lease.duration_seconds is not None and lease.holder in self._leases:
-            # The grant's length counts from now, when the membership is known to exist, and
-            # never past what its ticket allows.
+            # The grant's length counts from now, when the membership is known to exist (the
+            # start of this workflow task: after a local add in it, the moment before its POST,
+            # which errs towards a shorter grant), and never past what its ticket allows.
             ends_at = confirmed_at + timedelta(seconds=lease.duration_seconds)
             if lease.ticket is not None and lease.ticket.not_after is not None:
                 ends_at = min(ends_at, lease.ticket.not_after)

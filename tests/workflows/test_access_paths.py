@@ -417,7 +417,9 @@ async def test_a_removal_that_fails_for_good_is_retried_until_it_works(stack: St
     assert "bob@example.com" in stack.members(ADMIN_ROLE)
     # Aptible refuses the DELETE as unauthorized twice (after the token refresh too): a failure
     # that no activity retry fixes. The owner must keep trying, not give up with the role granted.
-    stack.emulator.admin.fail_next("DELETE /memberships/{membership}", "unauthorized", count=2)
+    # Four refusals: the local attempt's two (the DELETE, and again after a new login), then the
+    # regular activity's first attempt's two, so the owner's own wait-and-retry loop runs too.
+    stack.emulator.admin.fail_next("DELETE /memberships/{membership}", "unauthorized", count=4)
     final = await handle.result()
     assert final.status == "deescalated"
     assert "bob@example.com" not in stack.members(ADMIN_ROLE)
@@ -431,10 +433,60 @@ async def test_a_removal_that_fails_for_good_is_retried_until_it_works(stack: St
     events = [entry.event for entry in owner_state.audit]
     assert "membership_removal_failed" in events
     assert events.index("membership_removal_failed") < events.index("membership_removed")
-    # The quick local removal failed once; the regular activity, retried for ever, took over.
+    # The quick local removal failed; the regular activity took over, failed for good once, and
+    # the owner tried it again after its wait.
     failures = [entry.message for entry in owner_state.audit if entry.event.endswith("_failed")]
-    assert failures and "trying again as a regular activity" in str(failures[0])
-    assert "Aptible refused the bot's token" in str(failures[0])
+    assert len(failures) == 2, failures
+    assert "trying again as a regular activity" in str(failures[0])
+    assert "trying again in 5s" in str(failures[1])
+    assert all("Aptible refused the bot's token" in str(message) for message in failures)
+    await keep_history(owner, "membership_owner_removal_falls_back_then_retries")
+
+
+async def test_an_add_whose_local_attempt_fails_is_made_by_the_regular_activity(
+    stack: Stack,
+) -> None:
+    handle = await stack.start(target="admin_prod", requester="carol@example.com", duration="1h")
+    await wait_for(handle, ready)
+    # One server error on the POST (never retried in place): the local attempt fails with an
+    # error another attempt may fix, so the regular add runs, finds nothing half-made through
+    # the ledger, and adds the membership.
+    stack.emulator.admin.fail_next("POST /roles/{role}/memberships", "error")
+    await handle.execute_update(
+        AccessRequestWorkflow.approve, Decision(approver="dave@example.com")
+    )
+    state = await wait_for(handle, lambda s: s.status == "escalated")
+    assert "carol@example.com" in stack.members(ADMIN_ROLE)
+    await handle.execute_update(AccessRequestWorkflow.revoke, Revocation(by="dave@example.com"))
+    assert (await handle.result()).status == "deescalated"
+    assert "carol@example.com" not in stack.members(ADMIN_ROLE)
+    assert state.membership_workflow_id is not None
+    owner = stack.client.get_workflow_handle(
+        state.membership_workflow_id, result_type=RoleMembershipState
+    )
+    audit = (await owner.result()).audit
+    retried = [entry for entry in audit if entry.event == "membership_add_retried"]
+    assert len(retried) == 1 and "trying again as a regular activity" in str(retried[0].message)
+    assert "membership_created" in [entry.event for entry in audit]
+    await keep_history(owner, "membership_owner_add_falls_back_to_the_regular_activity")
+
+
+async def test_an_add_refused_for_good_is_not_tried_again(stack: Stack) -> None:
+    handle = await stack.start(target="admin_prod", requester="alice@example.com", duration="1h")
+    await wait_for(handle, ready)
+    # Refused even after a new login: no retry can fix it, so the local attempt's failure is the
+    # add's, as the regular activity's was before (no second round of POSTs).
+    posts = "POST /roles/{role}/memberships"
+    before = stack.emulator.admin.count(posts)
+    stack.emulator.admin.fail_next(posts, "unauthorized", count=2)
+    await handle.execute_update(
+        AccessRequestWorkflow.approve, Decision(approver="dave@example.com")
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    assert "Aptible refused the bot's token" in str(failed.value.cause)
+    assert "alice@example.com" not in stack.members(ADMIN_ROLE)
+    assert stack.emulator.admin.count(posts) - before == 2  # the POST, and again after a login
 
 
 async def test_input_values_of_the_wrong_type_fail_the_run_with_a_message(stack: Stack) -> None:

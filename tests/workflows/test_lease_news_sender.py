@@ -112,3 +112,22 @@ async def test_news_still_stuck_when_the_worker_stops_is_dropped_and_said(
     assert courier.in_flight == 0
     assert "lease news could not be sent: RuntimeError" in caplog.text
     assert "1 lease news not sent before the worker stopped" in caplog.text
+
+
+@pytest.mark.asyncio
+async def test_the_courier_sends_a_bounded_number_at_once() -> None:
+    courier = NewsCourier(at_once=2)
+    running = 0
+    most = 0
+
+    async def telling() -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.01)
+        running -= 1
+
+    for _ in range(6):
+        courier.send(telling())
+    await courier.aclose(timedelta(seconds=5))
+    assert most == 2 and courier.in_flight == 0
