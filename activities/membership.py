@@ -233,10 +233,15 @@ class MembershipActivities:
             async def vouch(news: LeaseEnded) -> LeaseEnded | None:
                 return await self._authority.vouch(news, key, now)
 
+            local = activity.in_activity() and activity.info().is_local
             telling = tell_lease_ended(
-                self._client, call.tell, membership_workflow_id=key.workflow_id, vouch=vouch
+                self._client,
+                call.tell,
+                membership_workflow_id=key.workflow_id,
+                vouch=vouch,
+                patient=local,
             )
-            if activity.in_activity() and activity.info().is_local:
+            if local:
                 # The owner's workflow task waits for this local activity: the news goes after.
                 self.courier.send(telling)
             else:

@@ -11,7 +11,14 @@ import pytest
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.lease_news import NEWS_ATTEMPTS, NewsCourier, tell_lease_ended
+from activities import lease_news
+from activities.lease_news import (
+    NEWS_ATTEMPTS,
+    NEWS_RPC_TIMEOUT,
+    PATIENT_NEWS_TIMEOUTS,
+    NewsCourier,
+    tell_lease_ended,
+)
 from jitflow.contracts.membership import LeaseEnded, LeaseHolderRun
 
 RUNS = (LeaseHolderRun(holder="req-1", run_id="run-1"), LeaseHolderRun(holder="req-2", run_id="r2"))
@@ -23,6 +30,7 @@ class Handle:
 
     async def start_update(self, name: str, news: LeaseEnded, **options: Any) -> None:
         self._client.sent.append((self._id, self._run_id, name, news))
+        self._client.waits.append(options["rpc_timeout"])
         raise self._client.failure
 
 
@@ -30,6 +38,7 @@ class FakeClient:
     def __init__(self, failure: BaseException) -> None:
         self.failure = failure
         self.sent: list[tuple[str, str | None, str, LeaseEnded]] = []
+        self.waits: list[timedelta] = []
 
     def get_workflow_handle(self, workflow_id: str, *, run_id: str | None = None) -> Handle:
         return Handle(self, workflow_id, run_id)
@@ -131,3 +140,26 @@ async def test_the_courier_sends_a_bounded_number_at_once() -> None:
         courier.send(telling())
     await courier.aclose(timedelta(seconds=5))
     assert most == 2 and courier.in_flight == 0
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("patient", "waits"),
+    [(False, (NEWS_RPC_TIMEOUT,) * NEWS_ATTEMPTS), (True, PATIENT_NEWS_TIMEOUTS)],
+)
+async def test_the_courier_s_news_waits_longer_than_a_removal_activity_s(
+    patient: bool, waits: tuple[timedelta, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sent in the background, news holds nothing, so it asks for about a minute; awaited in a
+    regular removal activity, a few seconds."""
+    monkeypatch.setattr(lease_news, "NEWS_RETRY_PAUSE", 0.0)
+    client = FakeClient(WorkflowUpdateRPCTimeoutOrCancelledError())
+    await tell_lease_ended(
+        client,  # type: ignore[arg-type]
+        RUNS[:1],
+        membership_workflow_id="membership/o/r/u",
+        vouch=vouch,
+        patient=patient,
+    )
+    assert tuple(client.waits) == waits
+    assert sum(wait.total_seconds() for wait in PATIENT_NEWS_TIMEOUTS) >= 55
