@@ -142,6 +142,9 @@ class RoleMembershipWorkflow:
     change here is replay-safe: guarded by ``workflow.patched`` and proven by the frozen corpus.
     """
 
+    #: The markers this build records and answers (the upgrade tests give earlier builds' own).
+    MARKERS: tuple[tuple[str, frozenset[str]], ...] = OWNER_MARKERS
+
     @workflow.init
     def __init__(self, start: RoleMembershipInput) -> None:
         self._key = start.key
@@ -275,7 +278,7 @@ class RoleMembershipWorkflow:
         """Whether this run does what ``patch_id`` brought: a run with one of the
         ``OWNER_MARKERS`` does all that marker covers (a new run records the newest); a run
         recorded before them, and a patch its marker does not cover, asks the patch itself."""
-        for marker, covers in OWNER_MARKERS:
+        for marker, covers in self.MARKERS:
             if patch_id not in covers:
                 continue
             if marker not in self._markers:

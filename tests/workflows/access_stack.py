@@ -322,6 +322,18 @@ def patch_ids(events: Iterable[HistoryEvent]) -> frozenset[str]:
     return frozenset(found)
 
 
+def local_activity_types(events: Iterable[HistoryEvent]) -> list[str]:
+    """The local activities a run recorded (each a ``core_local_activity`` marker), in order."""
+    names = []
+    for event in events:
+        if not event.HasField("marker_recorded_event_attributes"):
+            continue
+        marker = event.marker_recorded_event_attributes
+        if marker.marker_name == "core_local_activity":
+            names.append(json.loads(marker.details["data"].payloads[0].data)["activity_type"])
+    return names
+
+
 def resolved_request(**changes: Any) -> ResolvedRequest:
     """A resolved request for pure tests (rules, the Web UI view): one flow, one target."""
     base = ResolvedRequest(

@@ -13,7 +13,6 @@ and the owner removes on its own timer whatever a caller sends.
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +24,7 @@ from access_stack import (
     WORKER_KEY_SECRET,
     Stack,
     keep_history,
+    local_activity_types,
     secret_reader,
     status,
     wait_for,
@@ -89,18 +89,6 @@ def _updates(events: list[Any]) -> list[str]:
     ]
 
 
-def _local_activity_types(events: list[Any]) -> list[str]:
-    """The local activities a run recorded (each a ``core_local_activity`` marker)."""
-    names = []
-    for event in events:
-        if event.event_type != EventType.EVENT_TYPE_MARKER_RECORDED:
-            continue
-        marker = event.marker_recorded_event_attributes
-        if marker.marker_name == "core_local_activity":
-            names.append(json.loads(marker.details["data"].payloads[0].data)["activity_type"])
-    return names
-
-
 def _signalled_external(events: list[Any]) -> bool:
     return any(
         event.event_type == EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED
@@ -158,7 +146,7 @@ async def test_the_owner_adds_and_removes_in_the_workflow_task_that_asks(stack: 
     await owner.result()
     events = await _events(owner)
     add, removal = contract.ADD_MEMBERSHIP.name, contract.REMOVE_MEMBERSHIP.name
-    assert _local_activity_types(events) == [add, removal]
+    assert local_activity_types(events) == [add, removal]
     assert add not in _activity_types(events) and removal not in _activity_types(events)
     # The add runs locally too: the grant's add_lease is answered in the owner's first task.
     answered = next(
