@@ -152,9 +152,14 @@ def _not_told(run: LeaseHolderRun, why: str) -> None:
 COURIER_CLOSE_WAIT = timedelta(seconds=5)
 
 
-#: News being sent at once by one worker process; the rest wait their turn. (Awaited inside the
-#: removal activities, their sending was bounded by the worker's activity slots, as many.)
-NEWS_AT_ONCE = 2000
+#: News being sent at once by one worker process; the rest wait their turn. Each is an update,
+#: so a workflow task of its request, on the same server and worker as the owners' removals
+#: still due: with 2000 at once, 1000 grants ending together were last removed 34 to 42 s after
+#: their end (worker and server both under 70% of a core, tasks waiting on the worker's sticky
+#: queue); with 10, 22 s, and the last request recorded its end 15 s after the last removal
+#: (``bench/README.md``, session of 2026-11-30 b). Removal is what is urgent; the news is
+#: bookkeeping, and a request that never hears releases its lease itself after its grace.
+NEWS_AT_ONCE = 10
 
 
 class NewsCourier:
