@@ -147,18 +147,19 @@ def _not_told(run: LeaseHolderRun, why: str) -> None:
     )
 
 
-#: How long a stopping worker lets news still being sent finish (then it is dropped: each of its
-#: requests releases its lease itself after the grace).
+#: How long a stopping worker lets news still being sent finish (then it is dropped, as is news
+#: still waiting its turn: each of its requests releases its lease itself after the grace).
 COURIER_CLOSE_WAIT = timedelta(seconds=5)
 
 
-#: News being sent at once by one worker process; the rest wait their turn. Each is an update,
-#: so a workflow task of its request, on the same server and worker as the owners' removals
-#: still due: with 2000 at once, 1000 grants ending together were last removed 34 to 42 s after
-#: their end (worker and server both under 70% of a core, tasks waiting on the worker's sticky
-#: queue); with 10, 22 s, and the last request recorded its end 15 s after the last removal
-#: (``bench/README.md``, session of 2026-11-30 b). Removal is what is urgent; the news is
-#: bookkeeping, and a request that never hears releases its lease itself after its grace.
+#: Removals whose news is being sent at once by one worker process (each sends to every request
+#: its removal ended); the rest wait their turn. Each news is an update, so a workflow task of
+#: its request, on the same server and worker as the owners' removals still due: with 2000 at
+#: once, 1000 grants ending together were last removed 34 to 42 s after their end (neither the
+#: worker nor the server using a whole core; tasks waiting on the worker's sticky queue); with
+#: 10, 22 to 28 s, and the last request recorded its end 15 s after the last removal
+#: (``bench/README.md``, session of 2026-11-30, second part). Removal is what is urgent; the news
+#: is bookkeeping, and a request that never hears releases its lease itself after its grace.
 NEWS_AT_ONCE = 10
 
 

@@ -7,9 +7,11 @@ Pure checks on the code: the benchmark itself runs with ``make bench-smoke`` (CI
 from __future__ import annotations
 
 import ast
+import asyncio
 import copy
 import shutil
 import subprocess
+import time
 from typing import Any
 
 import pytest
@@ -240,3 +242,47 @@ def test_result_waits_are_bounded_and_runs_still_going_block_no_others() -> None
     assert [v for i, v in enumerate(finished) if i not in (7, 8)] == [
         v for v in range(quick) if v not in (7, 8)
     ]
+
+
+async def test_the_watcher_judges_a_grant_only_by_listings_asked_for_after_it_was_registered() -> (
+    None
+):
+    """A grant registered while a round's listings were in flight is not in them yet: that round
+    must not note it removed (it once did, giving 3000 grants lags of -550 s)."""
+    from bench.fixtures import Pair
+    from bench.measure import Grant
+    from bench.run import RevocationWatcher
+
+    def grant(user: str) -> Grant:
+        pair = Pair(target="t", role_id="role", email=f"{user}@x", user_id=user, org_id="org")
+        return Grant(pair=pair, handle=None, started=0.0, expires_at=time.time() + 60)  # type: ignore[arg-type]
+
+    early, late = grant("early"), grant("late")
+    asked = asyncio.Event()
+    release = asyncio.Event()
+    listings = 0
+
+    class Emulator:
+        async def members(self, role_id: str) -> set[str]:
+            nonlocal listings
+            listings += 1
+            if listings == 1:
+                asked.set()
+                await release.wait()
+                return {"early"}  # read before "late" was added
+            return {"late"}  # "early" removed since; "late" present
+
+    watcher = RevocationWatcher(Emulator())  # type: ignore[arg-type]
+    watcher.register(early)
+    stop = asyncio.Event()
+    task = asyncio.create_task(watcher.run(stop))
+    await asyncio.wait_for(asked.wait(), 5)
+    watcher.register(late)
+    release.set()
+    while early.gone_at is None:
+        await asyncio.sleep(0.01)
+    assert late.gone_at is None
+    assert set(watcher.outstanding) == {("role", "late")}
+    watcher.outstanding.clear()
+    stop.set()
+    await asyncio.wait_for(task, 5)

@@ -149,7 +149,10 @@ async def test_status_tells_the_story_reason_decision_and_timeline(
     assert f"revoked   by {ALICE}: fixed" in text
     timeline = text.split("timeline (UTC)\n", 1)[1].splitlines()
     events = [line.split()[2] for line in timeline]
-    assert events[:3] == ["request", "approve", "escalate"] and events[-1] == "deescalate"
+    assert events[:3] == ["request", "approve", "escalate"]
+    # Hooks run beside the grant, never before its end: the after_escalate hook's note can land
+    # after a revoke this quick (seen in CI), so the last step is judged without the hooks'.
+    assert [event for event in events if not event.startswith("after_")][-1] == "deescalate"
     # The example flow's after_escalate hook speaks in the timeline.
     assert any(
         "after_escalate" in line and f"{ALICE} has Admin Read-Only Role for 60 min" in line
