@@ -309,17 +309,21 @@ async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
     add_to_manifest(path)
 
 
-def patch_ids(events: Iterable[HistoryEvent]) -> frozenset[str]:
-    """The ``workflow.patched`` ids a history recorded."""
-    found: set[str] = set()
+def recorded_patches(events: Iterable[HistoryEvent]) -> list[str]:
+    """The ``workflow.patched`` ids a history recorded, in order."""
+    found: list[str] = []
     for event in events:
         if not event.HasField("marker_recorded_event_attributes"):
             continue
         details = event.marker_recorded_event_attributes.details
         if "patch-data" in details:
-            for payload in details["patch-data"].payloads:
-                found.add(json.loads(payload.data)["id"])
-    return frozenset(found)
+            found += [json.loads(payload.data)["id"] for payload in details["patch-data"].payloads]
+    return found
+
+
+def patch_ids(events: Iterable[HistoryEvent]) -> frozenset[str]:
+    """The ``workflow.patched`` ids a history recorded."""
+    return frozenset(recorded_patches(events))
 
 
 def local_activity_types(events: Iterable[HistoryEvent]) -> list[str]:

@@ -10,7 +10,6 @@ must replay runs that crossed these upgrades.
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,12 +19,12 @@ from access_stack import (
     ADMIN_ROLE,
     keep_history,
     local_activity_types,
+    recorded_patches,
     running_worker,
     seed_store,
     wait_for,
 )
 from temporalio import workflow
-from temporalio.api.enums.v1 import EventType
 from temporalio.common import VersioningBehavior
 from temporalio.testing import WorkflowEnvironment
 
@@ -89,18 +88,6 @@ def _previous_build(owner: type) -> list[type]:
     return [owner if w is RoleMembershipWorkflow else w for w in WORKFLOWS]
 
 
-def _patches(events: list[Any]) -> list[str]:
-    """The patch ids a run recorded, in order."""
-    return [
-        json.loads(event.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)[
-            "id"
-        ]
-        for event in events
-        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
-        and event.marker_recorded_event_attributes.marker_name == "core_patch"
-    ]
-
-
 @pytest.mark.parametrize(
     ("previous", "patches"),
     [
@@ -149,7 +136,7 @@ async def test_an_owner_from_an_earlier_build_removes_locally_after_the_upgrade(
             )
             await owner.result()
             events = [event async for event in owner.fetch_history_events()]
-            assert _patches(events) == patches
+            assert recorded_patches(events) == patches
             # The add ran as a regular activity on the earlier build; the removal, locally.
             assert local_activity_types(events) == [contract.REMOVE_MEMBERSHIP.name]
             await keep_history(owner, "membership_owner_upgraded_before_its_removal")
