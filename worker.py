@@ -58,11 +58,14 @@ from jitflow.trust.directory import DIRECTORY
 from jitflow.trust.front_door_key import FrontDoorKeys, keep_front_doors_fresh
 from jitflow.trust.refresh import keep_people_fresh, load_people
 from jitflow.trust.worker_key import WorkerKeyring, worker_key_secret_name
+from jitflow.worker_metrics import metrics_address, metrics_runtime
 from jitflow.worker_tuning import (
+    owner_linger,
     task_pollers,
     tune_allocator,
     workflow_cache_size,
     workflow_runner,
+    workflow_task_pollers,
 )
 from workflows.access_request import AccessRequestWorkflow
 from workflows.mass_revocation import MassRevocationWorkflow
@@ -124,7 +127,7 @@ def check_worker_settings(environ: Mapping[str, str] | None = None) -> timedelta
         grace = grace_from_env(environ)
     except ValueError as error:
         problems.append(str(error))
-    for read in (workflow_cache_size, workflow_runner):
+    for read in (workflow_cache_size, workflow_runner, metrics_address, owner_linger):
         try:
             read(environ)
         except ValueError as error:
@@ -173,6 +176,7 @@ def build_worker(
     hook_threads: int = HOOK_THREADS,
     deployment: DeploymentSettings,
     workflows: Sequence[type] = WORKFLOWS,
+    linger: timedelta | None = None,
     **worker_options: Any,
 ) -> JitflowWorkers:
     """The workers of one jitflow process: workflows and the grant path on ``task_queue``,
@@ -184,6 +188,8 @@ def build_worker(
     pinned request's hooks run on its own build). It also fills this
     process's ``TrustDirectory`` (the worker's keys and
     everyone's registered keys), which the update validators read; ``run_worker`` keeps it fresh.
+    ``linger`` is how long the membership owners this worker starts stay open after their
+    removal (default ``$JITFLOW_OWNER_LINGER``).
     """
     io_pool = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="jitflow-io")
     user_pool = ThreadPoolExecutor(max_workers=hook_threads, thread_name_prefix="jitflow-hook")
@@ -249,6 +255,7 @@ def build_worker(
         ledger=store,
         blocking=io,
         check_eviction=eviction_check_enabled(),
+        owner_linger=owner_linger() if linger is None else linger,
     )
     reconcile = ReconcileActivities(config, aptible, bot, client, ledger=store, blocking=io)
     notifications = NotificationActivities(config, secrets)
@@ -281,7 +288,7 @@ def build_worker(
             notifications.notify_requester,
         ],
         max_concurrent_activities=ACTIVITY_SLOTS,
-        workflow_task_poller_behavior=task_pollers(),
+        workflow_task_poller_behavior=workflow_task_pollers(),
         activity_task_poller_behavior=task_pollers(),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         **workflow_options,
@@ -361,7 +368,12 @@ async def run_worker(
     guard_grace = check_worker_settings()
     for warning in config.warnings:
         log.warning("configuration: %s", warning)
-    client = await connect(address, namespace)
+    metrics = metrics_address()
+    client = await connect(
+        address, namespace, runtime=metrics_runtime(metrics) if metrics else None
+    )
+    if metrics:
+        log.info("temporalio's metrics served at http://%s/metrics", metrics)
     try:
         created = await ensure_search_attributes(client)
     except RPCError as error:

@@ -11,7 +11,7 @@ activity retry idempotent.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from temporalio import activity
@@ -149,8 +149,10 @@ class MembershipActivities:
         blocking: Blocking | None = None,
         check_eviction: bool = True,
         courier: NewsCourier | None = None,
+        owner_linger: timedelta = timedelta(0),
     ) -> None:
         self._authority = authority
+        self._owner_linger = owner_linger
         self.courier = courier or NewsCourier()
         self._ledger = ledger
         self._blocking = blocking or Blocking()
@@ -323,7 +325,7 @@ class MembershipActivities:
         request = LeaseRequest(key=key, lease=lease)
         start: WithStartWorkflowOperation[Any, RoleMembershipState] = WithStartWorkflowOperation(
             MEMBERSHIP_WORKFLOW_TYPE,
-            RoleMembershipInput(key=key),
+            RoleMembershipInput(key=key, linger=self._owner_linger),
             id=key.workflow_id,
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

@@ -32,7 +32,7 @@ from bench.measure import (
     bounded_results,
     summary_ms,
 )
-from jitflow.contracts.names import DEFAULT_TASK_QUEUE
+from jitflow.contracts.names import DEFAULT_TASK_QUEUE, MEMBERSHIP_WORKFLOW_TYPE
 from jitflow.trust.keys import private_key_openssh
 
 #: Starts in flight at once for the floor's removals.
@@ -45,6 +45,22 @@ class Lanes(Protocol):
     def __call__(
         self, lanes: int, items: Sequence[Pair], work: Callable[[Pair], Awaitable[None]]
     ) -> Awaitable[None]: ...
+
+
+#: Membership owners stay open for a while after their removal (``JITFLOW_OWNER_LINGER``, 30 s
+#: by default); their closes must not land in the floor's measurement.
+OWNERS_CLOSE_WAIT_S = 120.0
+_OPEN_OWNERS = f"WorkflowType = '{MEMBERSHIP_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'"
+
+
+async def owners_closed(client: Client, timeout: float = OWNERS_CLOSE_WAIT_S) -> int:
+    """Wait until no membership owner is open (or ``timeout``); how many still were."""
+    deadline = time.time() + timeout
+    while True:
+        open_now = (await client.count_workflows(_OPEN_OWNERS)).count
+        if not open_now or time.time() > deadline:
+            return open_now
+        await asyncio.sleep(1.0)
 
 
 async def floor_removal(client: Client, count: int) -> dict[str, Any]:
@@ -182,6 +198,7 @@ async def mass_revocation(
     ended, still_open = await bounded_results(
         [functools.partial(driver.result, grant) for grant in grants], REMOVAL_WAIT_S
     )
+    owners_open = await owners_closed(client)
     floor = await floor_removal(client, len(pairs))
     last = max(after) if after else None
     return {
@@ -199,6 +216,7 @@ async def mass_revocation(
         "runs_not_completed": len(still_open)
         + sum(1 for end in ended if isinstance(end, BaseException)),
         "output_tail": text.strip().splitlines()[-8:],
+        "owners_open_before_floor": owners_open,
         "floor_removal": floor,
         "last_gone_vs_floor_drain": round(last / floor["drain_s"], 3)
         if last is not None and floor["drain_s"]

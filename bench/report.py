@@ -136,6 +136,10 @@ def run_problems(document: dict[str, Any]) -> list[str]:
         check(run["still_present_after_drain"], f"revocation {n}: memberships never removed")
         for error in run["poll_errors"]:
             problems.append(f"revocation {n}: emulator poll failed: {error}")
+        check(
+            run.get("owners_open_before_floor"),
+            f"revocation {n}: membership owners still open when the floor ran",
+        )
         floor = run.get("floor_removal")
         if floor is not None:
             check(floor["not_completed"], f"floor removal {n}: runs that failed or never ended")
@@ -154,6 +158,10 @@ def run_problems(document: dict[str, Any]) -> list[str]:
         check(mass["never_removed"], f"mass revocation {n}: memberships never removed")
         check(
             mass.get("runs_not_completed"), f"mass revocation {n}: runs that failed or never ended"
+        )
+        check(
+            mass.get("owners_open_before_floor"),
+            f"mass revocation {n}: membership owners still open when the floor ran",
         )
         check(
             mass["floor_removal"]["not_completed"],

@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,9 +167,12 @@ def _put_state(admin_url: str, state: dict[str, Any]) -> None:
 
 
 @contextmanager
-def bench_stack(echo: Any = print) -> Iterator[RunningStack]:
+def bench_stack(
+    echo: Any = print, worker_settings: Mapping[str, str] | None = None
+) -> Iterator[RunningStack]:
     """Write the run's configuration and start everything on free ports, in a temporary folder;
-    stop it all and delete the folder on the way out."""
+    stop it all and delete the folder on the way out. ``worker_settings`` are environment
+    variables for the jitflow worker only."""
     with tempfile.TemporaryDirectory(prefix="jitflow-bench-") as tmp:
         state_dir = Path(tmp)
         fixtures = prepare(state_dir / "config")
@@ -193,6 +196,7 @@ def bench_stack(echo: Any = print) -> Iterator[RunningStack]:
             create_example_secret(settings)
             seed_identities(fixtures, settings.worker_env()["JITFLOW_DATABASE_URL"])
             worker = _worker(settings, log_dir, code)
+            worker.env = {**worker.env, **(worker_settings or {})}
             supervisor.start(worker)
             worker_pid = child_pid(" ".join(worker.argv[1:]))
             floor = _floor_worker(settings)

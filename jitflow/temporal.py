@@ -23,6 +23,7 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from jitflow.search_attributes import SEARCH_ATTRIBUTE_TYPES
@@ -88,9 +89,13 @@ async def connect(
     address: str | None = None,
     namespace: str | None = None,
     env: Mapping[str, str] | None = None,
+    runtime: Runtime | None = None,
 ) -> Client:
-    """A client with jitflow's data converter, or ``TemporalConnectionError`` saying where."""
+    """A client with jitflow's data converter, or ``TemporalConnectionError`` saying where.
+    ``runtime`` is temporalio's (its telemetry: the worker's metrics); default its default."""
     options = connect_options(address, namespace, env)
+    if runtime is not None:
+        options["runtime"] = runtime
     try:
         return await Client.connect(**options)
     except Exception as error:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import ctypes
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 
 from temporalio.worker import (
     PollerBehaviorAutoscaling,
@@ -74,6 +75,36 @@ def task_pollers() -> PollerBehaviorAutoscaling:
     each step of a revoke waited for that poll's round trip. The benchmark's floor worker polls
     the same way, so the ratio stays fair."""
     return PollerBehaviorAutoscaling(minimum=5, initial=5, maximum=100)
+
+
+def workflow_task_pollers() -> PollerBehaviorAutoscaling:
+    """Workflow task polls: never fewer than 25. The server's backlog hints scale the normal
+    queue's polls, but the worker's sticky queue (where a cached run's next task goes) stayed at
+    the minimum: with 5, when 1000 grants ended together, removal tasks waited up to 9 s on the
+    sticky queue (then the 10 s sticky timeout sent them to the normal queue) while 5 of the
+    worker's 100 workflow task slots were busy (temporalio's metrics, ``bench/README.md``)."""
+    return PollerBehaviorAutoscaling(minimum=25, initial=25, maximum=100)
+
+
+OWNER_LINGER_ENV = "JITFLOW_OWNER_LINGER"
+#: Seconds a membership owner stays open after its removal (``RoleMembershipInput.linger``).
+DEFAULT_OWNER_LINGER = 30
+OWNER_LINGER_LIMIT = 600
+
+
+def owner_linger(environ: Mapping[str, str] | None = None) -> timedelta:
+    """``$JITFLOW_OWNER_LINGER`` (whole seconds, 0 to 600; 0 closes an owner with its removal),
+    else 30 s: long enough that when many grants end together, the owners' closes (each a
+    visibility write on the server) come after the removals still due, not between them."""
+    given = (environ if environ is not None else os.environ).get(OWNER_LINGER_ENV, "")
+    value = given.strip()
+    if not value:
+        return timedelta(seconds=DEFAULT_OWNER_LINGER)
+    if not value.isdigit() or int(value) > OWNER_LINGER_LIMIT:
+        raise ValueError(
+            f"{OWNER_LINGER_ENV}={given!r}: give whole seconds from 0 to {OWNER_LINGER_LIMIT}"
+        )
+    return timedelta(seconds=int(value))
 
 
 def workflow_cache_size(environ: Mapping[str, str] | None = None) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, VersioningBehavior
@@ -110,6 +110,12 @@ OWNER_MARKERS = (
     (CURRENT_OWNER, CURRENT_OWNER_COVERS),
 )
 
+#: The longest an owner lingers after its removal, whatever its start input asks (anyone can
+#: start an owner; one that never closed would hold a worker's cache and the Web UI's list).
+#: A run's linger comes from its start input and runs started before it had none (0), so their
+#: replay takes the same path: no patch.
+LINGER_LIMIT = timedelta(minutes=10)
+
 #: Continue-as-new once the history holds this many events (or when the server suggests it).
 HISTORY_LIMIT = 2000
 #: Audit entries carried across continue-as-new (the full trail is in the earlier runs).
@@ -173,6 +179,7 @@ class RoleMembershipWorkflow:
         # end is not counted yet. Never carried: continue-as-new waits for every handler.
         # Counted per holder: two runs of one workflow id may each wait for theirs.
         self._confirming: dict[str, int] = {}
+        self._linger = min(max(start.linger, timedelta(0)), LINGER_LIMIT)
         self._refused_start = bool(start.leases) and workflow.info().continued_run_id is None
         if self._refused_start:
             # Only a continue-as-new of an owner carries leases in its input; any other start
@@ -188,11 +195,11 @@ class RoleMembershipWorkflow:
             await self._apply()
             if not self._leases and self._version == self._applied:
                 await self._settle()
-                if not self._leases and self._version == self._applied:
-                    self._note("owner_finished", None, "no lease left")
-                    workflow.set_current_details(self._details())
-                    return self._snapshot()
-                continue
+                if self._leases or self._version != self._applied or await self._lingered():
+                    continue
+                self._note("owner_finished", None, "no lease left")
+                workflow.set_current_details(self._details())
+                return self._snapshot()
             if self._should_continue_as_new():
                 await self._settle()
                 if self._version == self._applied:
@@ -205,6 +212,7 @@ class RoleMembershipWorkflow:
                             closed=tuple(self._closed),
                             released=tuple(self._tombstones[-TOMBSTONES_CARRIED:]),
                             vanished=self._vanished,
+                            linger=self._linger,
                         )
                     )
                 continue
@@ -234,6 +242,25 @@ class RoleMembershipWorkflow:
             await workflow.wait_condition(
                 lambda: self._version != self._applied, timeout=timeout, timeout_summary=summary
             )
+
+    async def _lingered(self) -> bool:
+        """After this run removed the membership, wait ``linger`` for a new lease before
+        closing; whether one came (the loop then adds the membership back). The removal's
+        workflow task then only removes: the close, and its visibility write, come after the
+        removals still due when many grants end together."""
+        if not self._removals or self._linger <= timedelta(0) or self._membership is not None:
+            return False
+        closes_at = workflow.now() + self._linger
+        workflow.set_current_details(self._details(closes_at))
+        try:
+            await workflow.wait_condition(
+                lambda: self._version != self._applied,
+                timeout=self._linger,
+                timeout_summary="close unless a new lease comes",
+            )
+        except TimeoutError:
+            return False
+        return True
 
     def _should_continue_as_new(self) -> bool:
         info = workflow.info()
@@ -614,9 +641,10 @@ class RoleMembershipWorkflow:
             if lease.requester is not None:
                 self._named = lease
 
-    def _details(self) -> str:
+    def _details(self, closes_at: datetime | None = None) -> str:
         """The Web UI's current details: whose access on which role (the owner is listed under
-        a ``membership/<uuids>`` id), what is in Aptible now, and each lease with its end."""
+        a ``membership/<uuids>`` id), what is in Aptible now, and each lease with its end (or,
+        lingering after its removal, when it closes)."""
         key = self._key
         lines = [
             f"Aptible membership of **{text(membership_title(key, self._named))}**",
@@ -624,7 +652,10 @@ class RoleMembershipWorkflow:
             f"Aptible user {text(key.user_id)}",
         ]
         membership = self._membership
-        if membership is None:
+        if membership is None and closes_at is not None:
+            when = closes_at.isoformat(timespec="seconds")
+            lines.append(f"Membership removed: closes at {when} unless a new lease comes")
+        elif membership is None:
             lines.append("Adding the membership" if self._leases else "No lease left: nothing held")
         elif membership.preexisting:
             lines.append("Standing access (held before jitflow): never removed")

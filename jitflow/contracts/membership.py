@@ -6,7 +6,7 @@ activities it schedules all speak these. Ids and flags only: never a credential.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import model_validator
@@ -142,6 +142,10 @@ class RoleMembershipInput(Contract):
     """Ticket ids of released leases: a lease arriving after its release is refused."""
     vanished: bool = False
     """The membership was removed outside jitflow: not re-added until a new lease arrives."""
+    linger: timedelta = timedelta(0)
+    """How long the owner stays open after it removed the membership, for a new lease, before it
+    closes (the worker's ``JITFLOW_OWNER_LINGER``): closing is a visibility write the server does
+    while the removals still due wait, so it comes after them. Runs started before it had none."""
 
 
 class RoleMembershipState(Contract):

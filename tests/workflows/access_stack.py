@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -213,7 +214,10 @@ async def running_worker(
 
     Every jitflow worker is a Worker Deployment version. Without ``deployment`` the worker is
     the only build of a deployment of its own, made current at once; with one, the caller
-    decides when it becomes current (the upgrade tests)."""
+    decides when it becomes current (the upgrade tests). Its membership owners close with
+    their removal (no ``linger``) unless ``linger`` is given: many scenarios wait for an owner's
+    result; ``test_owner_linger.py`` runs the worker's default."""
+    build_options.setdefault("linger", timedelta(0))
     config = config or test_config()
     task_queue = task_queue or f"jitflow-test-{uuid.uuid4().hex[:8]}"
     own_deployment = deployment is None

@@ -1,0 +1,37 @@
+"""The worker's Prometheus endpoint: temporalio's own metrics (workflow task schedule-to-start,
+execution and replay latency, sticky cache hits and misses, free task slots, pollers), which are
+what says whether a worker keeps up when many grants end together.
+
+Off unless ``$JITFLOW_METRICS_ADDRESS`` names ``host:port``; the metrics carry no request data
+(workflow types, task queues and namespaces only).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
+METRICS_ENV = "JITFLOW_METRICS_ADDRESS"
+_HOST_PORT = re.compile(r"^(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})$")
+
+
+def metrics_address(environ: Mapping[str, str] | None = None) -> str | None:
+    """``$JITFLOW_METRICS_ADDRESS`` checked (``host:port``, port 1-65535), or None when unset."""
+    given = (environ if environ is not None else os.environ).get(METRICS_ENV, "")
+    value = given.strip()
+    if not value:
+        return None
+    match = _HOST_PORT.match(value)
+    if match is None or not 0 < int(match["port"]) < 65536:
+        raise ValueError(f"{METRICS_ENV}={given!r}: give host:port, such as 0.0.0.0:9464")
+    return value
+
+
+def metrics_runtime(address: str) -> Runtime:
+    """A temporalio runtime serving Prometheus text at ``http://address/metrics``, durations in
+    seconds (Prometheus's convention)."""
+    prometheus = PrometheusConfig(bind_address=address, durations_as_seconds=True)
+    return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
