@@ -114,6 +114,10 @@ def run_problems(document: dict[str, Any]) -> list[str]:
     if latency is not None:
         check(latency["memberships_not_seen"], "latency: approved requests with no membership")
         check(latency["runs_not_completed"], "latency: runs that failed or never ended")
+        check(
+            latency.get("owners_open_before_floor"),
+            "latency: membership owners still open when the floor ran",
+        )
     floor_latency = document.get("floor_latency")
     if floor_latency is not None:
         check(floor_latency["runs_not_completed"], "floor latency: runs that failed or never ended")
@@ -122,6 +126,10 @@ def run_problems(document: dict[str, Any]) -> list[str]:
         if run is None:
             continue
         check(run["errors"], f"{name}: lifecycles that failed")
+        check(
+            run.get("owners_open_before_floor"),
+            f"{name}: membership owners still open when the floor ran",
+        )
         for error in run["first_errors"]:
             problems.append(f"{name}: {error}")
         if not run["completed"]:

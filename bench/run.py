@@ -54,7 +54,7 @@ from bench.measure import (
     counter_delta,
     summary_ms,
 )
-from bench.removal import floor_removal, mass_revocation, owners_closed
+from bench.removal import OWNERS_CLOSE_WAIT_S, floor_removal, mass_revocation, owners_closed
 from bench.report import evaluate_targets, render_table, run_problems
 from bench.stack import REPO, RunningStack, bench_stack
 from jitflow.devstack.binaries import temporal_cli
@@ -174,34 +174,58 @@ async def drain(
 
 
 async def count_activities(ctx: Context, grant: Grant) -> dict[str, Any]:
-    """Activities, updates and workflow tasks one jitflow grant cost (both workflows), and of
-    those, what its removal cost: every event from the lease-end timer firing on."""
+    """Activities, updates and workflow tasks one jitflow grant cost (both workflows, once its
+    owner has closed), and of those, what its removal cost: from the lease-end timer firing to
+    the end of the workflow task that removed (``removal``); and what the owner's close cost,
+    which comes after it lingered (``close``)."""
     moves = ("activities", "local_activities", "updates", "workflow_tasks", "events")
     counts: dict[str, Any] = dict.fromkeys(moves, 0)
     removal = dict.fromkeys(moves, 0)
+    close = dict.fromkeys(moves, 0)
     state = await ctx.jitflow.status(grant)
     handles = [grant.handle]
     if state.membership_workflow_id:
-        handles.append(ctx.client.get_workflow_handle(state.membership_workflow_id))
+        owner = ctx.client.get_workflow_handle(state.membership_workflow_id)
+        await bounded_results([owner.result], OWNERS_CLOSE_WAIT_S)
+        handles.append(owner)
     for handle in handles:
-        history = await handle.fetch_history()
-        for event in history.events:
+        events = list((await handle.fetch_history()).events)
+        for event in events:
             counts["events"] += 1
             kind = _event_kind(event)
             if kind:
                 counts[kind] += 1
-        fired = [
-            i
-            for i, event in enumerate(history.events)
-            if event.HasField("timer_fired_event_attributes")
-        ]
-        for event in history.events[fired[-1] :] if fired else ():
-            removal["events"] += 1
-            kind = _event_kind(event)
-            if kind:
-                removal[kind] += 1
+        removing, closing = _removal_and_close(events)
+        for part, total in ((removing, removal), (closing, close)):
+            for event in part:
+                total["events"] += 1
+                kind = _event_kind(event)
+                if kind:
+                    total[kind] += 1
     counts["removal"] = removal
+    counts["close"] = close
     return counts
+
+
+def _removal_and_close(events: list[Any]) -> tuple[list[Any], list[Any]]:
+    """A history's removal (from the timer that fired before its last local activity, or its
+    last timer, to the next timer firing or workflow task) and what came after it (the owner's
+    close)."""
+    fired = [i for i, e in enumerate(events) if e.HasField("timer_fired_event_attributes")]
+    if not fired:
+        return [], []
+    local = [i for i, e in enumerate(events) if _event_kind(e) == "local_activities"]
+    start = max((i for i in fired if local and i < local[-1]), default=fired[-1])
+    end = next(
+        (
+            i
+            for i in range(start + 2, len(events))
+            if events[i].HasField("workflow_task_scheduled_event_attributes")
+            or events[i].HasField("timer_fired_event_attributes")
+        ),
+        len(events),
+    )
+    return events[start:end], events[end:]
 
 
 def _event_kind(event: Any) -> str | None:
@@ -713,11 +737,14 @@ async def measure(options: Options, stack: RunningStack) -> dict[str, Any]:
             ctx.floor_shape = FloorShape.with_total(history["activities"])
             latency = results["latency"]["request_to_escalated_ms"]
             ctx.setup_latency = (latency["p50"] or 1000) / 1000
+            # Owners close 30 s after their removal: not during the floor's measurement.
+            results["latency"]["owners_open_before_floor"] = await owners_closed(ctx.client)
             echo(f"floor latency ({ctx.floor_shape.total} no-op activities)")
             results["floor_latency"] = await latency_floor(ctx)
         if "throughput" in options.phases:
             echo(f"throughput: concurrency {options.throughput_concurrency}")
             results["throughput"] = await throughput(ctx, "jitflow")
+            results["throughput"]["owners_open_before_floor"] = await owners_closed(ctx.client)
             echo("floor throughput")
             results["floor_throughput"] = await throughput(ctx, "floor")
         results["revocation"] = []

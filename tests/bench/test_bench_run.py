@@ -286,3 +286,34 @@ async def test_the_watcher_judges_a_grant_only_by_listings_asked_for_after_it_wa
     watcher.outstanding.clear()
     stop.set()
     await asyncio.wait_for(task, 5)
+
+
+def test_a_lingering_owner_s_removal_and_close_are_counted_apart() -> None:
+    """The removal is the workflow task its lease-end timer woke; the close comes after the
+    owner lingered (its own timer), and is not the removal's."""
+    import json
+
+    from google.protobuf import json_format
+    from temporalio.api.enums.v1 import EventType
+    from temporalio.api.history.v1 import History
+
+    from bench.run import _removal_and_close
+
+    path = REPO / "tests" / "histories" / "membership_owner_lingers_then_serves_a_new_grant.json"
+    history = json_format.ParseDict(
+        json.loads(path.read_text()), History(), ignore_unknown_fields=True
+    )
+    removal, close = _removal_and_close(list(history.events))
+    names = [EventType.Name(event.event_type).removeprefix("EVENT_TYPE_") for event in removal]
+    assert names == [
+        "TIMER_FIRED",
+        "WORKFLOW_TASK_SCHEDULED",
+        "WORKFLOW_TASK_STARTED",
+        "WORKFLOW_TASK_COMPLETED",
+        "MARKER_RECORDED",
+        "TIMER_STARTED",
+    ]
+    assert [EventType.Name(event.event_type) for event in close][-1] == (
+        "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"
+    )
+    assert len(close) == 5
