@@ -26,7 +26,7 @@ from jitflow.contracts.activities import (
     RECONCILE_REMOVE_UNKNOWN,
 )
 from jitflow.contracts.membership import MembershipKey, RemoveMembershipCall
-from jitflow.contracts.names import MEMBERSHIP_WORKFLOW_TYPE
+from jitflow.contracts.names import RUNNING_OWNERS_QUERY
 from jitflow.contracts.reconcile import ListingCall, RoleListing, RoleMember, RunningOwners
 
 
@@ -118,8 +118,8 @@ class ReconcileActivities:
 
     @activity.defn(name=RECONCILE_OWNERS.name)
     async def running_owners(self, call: ListingCall) -> RunningOwners:
-        query = f"WorkflowType = '{MEMBERSHIP_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'"
-        ids = [execution.id async for execution in self._client.list_workflows(query)]
+        listed = self._client.list_workflows(RUNNING_OWNERS_QUERY)
+        ids = [execution.id async for execution in listed]
         return RunningOwners(workflow_ids=tuple(sorted(set(ids))))
 
     @activity.defn(name=RECONCILE_REMOVE_UNKNOWN.name)

@@ -210,8 +210,14 @@ class Emulator:
         return counts
 
     async def members(self, role_id: str) -> set[str]:
-        """User ids holding the role now."""
-        response = await self._http.get(f"/roles/{role_id}/memberships")
+        """User ids holding the role now. Asked again once when the emulator had closed the
+        kept-alive connection as it was reused (``RemoteProtocolError``, seen once in a full
+        run's 1000-grant watcher): the listing is a read."""
+        path = f"/roles/{role_id}/memberships"
+        try:
+            response = await self._http.get(path)
+        except httpx.RemoteProtocolError:
+            response = await self._http.get(path)
         response.raise_for_status()
         return {row["user_id"] for row in response.json()}
 

@@ -32,7 +32,7 @@ from bench.measure import (
     bounded_results,
     summary_ms,
 )
-from jitflow.contracts.names import DEFAULT_TASK_QUEUE, MEMBERSHIP_WORKFLOW_TYPE
+from jitflow.contracts.names import DEFAULT_TASK_QUEUE, RUNNING_OWNERS_QUERY
 from jitflow.trust.keys import private_key_openssh
 
 #: Starts in flight at once for the floor's removals.
@@ -50,14 +50,13 @@ class Lanes(Protocol):
 #: Membership owners stay open for a while after their removal (``JITFLOW_OWNER_LINGER``, 30 s
 #: by default); their closes must not land in the floor's measurement.
 OWNERS_CLOSE_WAIT_S = 120.0
-_OPEN_OWNERS = f"WorkflowType = '{MEMBERSHIP_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'"
 
 
 async def owners_closed(client: Client, timeout: float = OWNERS_CLOSE_WAIT_S) -> int:
     """Wait until no membership owner is open (or ``timeout``); how many still were."""
     deadline = time.time() + timeout
     while True:
-        open_now = (await client.count_workflows(_OPEN_OWNERS)).count
+        open_now = (await client.count_workflows(RUNNING_OWNERS_QUERY)).count
         if not open_now or time.time() > deadline:
             return open_now
         await asyncio.sleep(1.0)

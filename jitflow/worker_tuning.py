@@ -44,6 +44,8 @@ from temporalio.worker import (
 )
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from jitflow.contracts.membership import OWNER_LINGER_LIMIT
+
 #: The project's workflow package, passed through when the sandbox is on (imported once per
 #: worker process instead of once per run).
 WORKFLOW_PACKAGE = "workflows"
@@ -89,7 +91,6 @@ def workflow_task_pollers() -> PollerBehaviorAutoscaling:
 OWNER_LINGER_ENV = "JITFLOW_OWNER_LINGER"
 #: Seconds a membership owner stays open after its removal (``RoleMembershipInput.linger``).
 DEFAULT_OWNER_LINGER = 30
-OWNER_LINGER_LIMIT = 600
 
 
 def owner_linger(environ: Mapping[str, str] | None = None) -> timedelta:
@@ -100,10 +101,9 @@ def owner_linger(environ: Mapping[str, str] | None = None) -> timedelta:
     value = given.strip()
     if not value:
         return timedelta(seconds=DEFAULT_OWNER_LINGER)
-    if not value.isdigit() or int(value) > OWNER_LINGER_LIMIT:
-        raise ValueError(
-            f"{OWNER_LINGER_ENV}={given!r}: give whole seconds from 0 to {OWNER_LINGER_LIMIT}"
-        )
+    most = int(OWNER_LINGER_LIMIT.total_seconds())
+    if not value.isdigit() or int(value) > most:
+        raise ValueError(f"{OWNER_LINGER_ENV}={given!r}: give whole seconds from 0 to {most}")
     return timedelta(seconds=int(value))
 
 

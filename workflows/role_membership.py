@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from jitflow.contracts.access import TimelineEntry
     from jitflow.contracts.failures import failure_message, root_cause
     from jitflow.contracts.membership import (
+        OWNER_LINGER_LIMIT,
         AddMembershipCall,
         Lease,
         LeaseEndHint,
@@ -110,12 +111,6 @@ OWNER_MARKERS = (
     (CURRENT_OWNER, CURRENT_OWNER_COVERS),
 )
 
-#: The longest an owner lingers after its removal, whatever its start input asks (anyone can
-#: start an owner; one that never closed would hold a worker's cache and the Web UI's list).
-#: A run's linger comes from its start input and runs started before it had none (0), so their
-#: replay takes the same path: no patch.
-LINGER_LIMIT = timedelta(minutes=10)
-
 #: Continue-as-new once the history holds this many events (or when the server suggests it).
 HISTORY_LIMIT = 2000
 #: Audit entries carried across continue-as-new (the full trail is in the earlier runs).
@@ -145,7 +140,9 @@ class RoleMembershipWorkflow:
 
     Moves to the current build at its next workflow task (auto-upgrade): an owner lives as long
     as any lease, until-revoked ones included, and must never keep an old build running. So every
-    change here is replay-safe: guarded by ``workflow.patched`` and proven by the frozen corpus.
+    change here is replay-safe: guarded by ``workflow.patched``, or by a start input field that
+    runs of earlier builds do not have (``linger``: theirs is 0, and their replay takes the path
+    it took), and proven by the frozen corpus.
     """
 
     #: The markers this build records and answers (the upgrade tests give earlier builds' own).
@@ -179,7 +176,10 @@ class RoleMembershipWorkflow:
         # end is not counted yet. Never carried: continue-as-new waits for every handler.
         # Counted per holder: two runs of one workflow id may each wait for theirs.
         self._confirming: dict[str, int] = {}
-        self._linger = min(max(start.linger, timedelta(0)), LINGER_LIMIT)
+        # Capped: an owner that never closed would hold a worker's cache and the Web UI's list.
+        self._linger = min(max(start.linger, timedelta(0)), OWNER_LINGER_LIMIT)
+        self._closes_at: datetime | None = None  # the linger's end, from the last removal
+        self._held_lease = False  # whether a lease ever counted here (no linger otherwise)
         self._refused_start = bool(start.leases) and workflow.info().continued_run_id is None
         if self._refused_start:
             # Only a continue-as-new of an owner carries leases in its input; any other start
@@ -244,23 +244,29 @@ class RoleMembershipWorkflow:
             )
 
     async def _lingered(self) -> bool:
-        """After this run removed the membership, wait ``linger`` for a new lease before
-        closing; whether one came (the loop then adds the membership back). The removal's
-        workflow task then only removes: the close, and its visibility write, come after the
-        removals still due when many grants end together."""
-        if not self._removals or self._linger <= timedelta(0) or self._membership is not None:
+        """After this run removed the membership of a lease it held, wait until ``linger`` after
+        that removal for a change before closing; whether one came (the loop then applies it: a
+        new lease adds the membership back; anything else comes back here, to the same end). The
+        removal's workflow task then only removes: the close, and its visibility write, come
+        after the removals still due when many grants end together."""
+        if not (self._removals and self._held_lease) or self._membership is not None:
             return False
-        closes_at = workflow.now() + self._linger
-        workflow.set_current_details(self._details(closes_at))
-        try:
+        if self._linger <= timedelta(0):
+            return False
+        if self._closes_at is None:
+            self._closes_at = workflow.now() + self._linger
+        left = self._closes_at - workflow.now()
+        if left <= timedelta(0):
+            return False
+        workflow.set_current_details(self._details(self._closes_at))
+        # A change that lands with the timer's firing still counts: checked after the wait.
+        with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
                 lambda: self._version != self._applied,
-                timeout=self._linger,
+                timeout=left,
                 timeout_summary="close unless a new lease comes",
             )
-        except TimeoutError:
-            return False
-        return True
+        return self._version != self._applied
 
     def _should_continue_as_new(self) -> bool:
         info = workflow.info()
@@ -285,6 +291,8 @@ class RoleMembershipWorkflow:
                     # left keeps a re-sent copy of this lease from holding the membership.
                     self._tombstones.append(ticket_id(holder, run_id))
                     self._untold.append(LeaseHolderRun(holder=holder, run_id=run_id))
+        if self._leases:
+            self._held_lease = True
         if self._leases and self._membership is None and not self._vanished:
             await self._add()
         elif not self._leases and self._membership is not None:
@@ -452,6 +460,7 @@ class RoleMembershipWorkflow:
         self._closed = []
         self._untold = []  # the removal told them
         self._removals += 1
+        self._closes_at = None  # a linger after this removal lasts the whole linger
         note = "already absent" if removed.already_absent else "removed"
         if removed.left_organization:
             note += "; it was the user's last role, so Aptible dropped them from the organization"

@@ -128,6 +128,11 @@ class MembershipRecord(Contract):
     created_at: datetime
 
 
+#: The longest an owner lingers after its removal, whatever its start input asks (anyone can
+#: start an owner) and whatever a worker is set to.
+OWNER_LINGER_LIMIT = timedelta(minutes=10)
+
+
 class RoleMembershipInput(Contract):
     """Start (or continue-as-new) state of a ``RoleMembership`` owner."""
 
@@ -144,8 +149,9 @@ class RoleMembershipInput(Contract):
     """The membership was removed outside jitflow: not re-added until a new lease arrives."""
     linger: timedelta = timedelta(0)
     """How long the owner stays open after it removed the membership, for a new lease, before it
-    closes (the worker's ``JITFLOW_OWNER_LINGER``): closing is a visibility write the server does
-    while the removals still due wait, so it comes after them. Runs started before it had none."""
+    closes (the starting worker's ``JITFLOW_OWNER_LINGER``, at most ``OWNER_LINGER_LIMIT``, and
+    carried across continue-as-new): closing is a visibility write the server does while the
+    removals still due wait, so it comes after them. Runs started before it had none."""
 
 
 class RoleMembershipState(Contract):

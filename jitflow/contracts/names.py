@@ -10,6 +10,10 @@ from __future__ import annotations
 DEFAULT_TASK_QUEUE = "jitflow"
 ACCESS_WORKFLOW_TYPE = "AccessRequest"
 MEMBERSHIP_WORKFLOW_TYPE = "RoleMembership"
+#: The visibility query of every open membership owner (the reconciler's, the benchmark's).
+RUNNING_OWNERS_QUERY = (
+    f"WorkflowType = '{MEMBERSHIP_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'"
+)
 
 
 def hooks_task_queue(task_queue: str) -> str:

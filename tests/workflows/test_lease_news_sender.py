@@ -163,3 +163,52 @@ async def test_the_courier_s_news_waits_longer_than_a_removal_activity_s(
     )
     assert tuple(client.waits) == waits
     assert sum(wait.total_seconds() for wait in PATIENT_NEWS_TIMEOUTS) >= 55
+
+
+@pytest.mark.asyncio
+async def test_the_courier_holds_news_during_a_burst_of_removals_but_not_past_its_limit() -> None:
+    """In a burst (``burst`` news handed over within ``quiet``) news waits, since each is a
+    request's workflow task competing with the removals still due; never longer than
+    ``hold_limit`` after its removal, and not at all below that rate."""
+    quiet, hold = timedelta(milliseconds=200), timedelta(milliseconds=500)
+    courier = NewsCourier(quiet=quiet, hold_limit=hold, burst=3)
+    loop = asyncio.get_running_loop()
+    sent: dict[str, float] = {}
+
+    async def telling(name: str) -> None:
+        sent[name] = loop.time()
+
+    handed: dict[str, float] = {}
+    # A removal every 50 ms for 1.2 s: four within any 200 ms, a burst from the third on.
+    for index in range(24):
+        handed[f"news-{index}"] = loop.time()
+        courier.send(telling(f"news-{index}"))
+        await asyncio.sleep(0.05)
+    burst_end = loop.time()
+    assert all(sent[f"news-{i}"] - handed[f"news-{i}"] < 0.1 for i in range(2))  # no burst yet
+    # Let go by the limit while the burst went on.
+    assert hold.total_seconds() <= sent["news-3"] - handed["news-3"] < 1.0
+    assert "news-23" not in sent  # handed over 50 ms ago, in the burst
+    await asyncio.sleep(0.6)
+    # Once the burst was over, the rest went without the worker stopping.
+    assert len(sent) == 24 and courier.in_flight == 0
+    assert sent["news-23"] >= burst_end
+    await courier.aclose(timedelta(seconds=1))
+
+
+@pytest.mark.asyncio
+async def test_news_below_the_burst_rate_goes_at_once() -> None:
+    courier = NewsCourier(quiet=timedelta(seconds=2), hold_limit=timedelta(seconds=20), burst=3)
+    loop = asyncio.get_running_loop()
+    sent: list[float] = []
+
+    async def telling() -> None:
+        sent.append(loop.time())
+
+    for _ in range(2):  # two within the quiet window: fewer than the burst
+        handed = loop.time()
+        courier.send(telling())
+        while len(sent) < _ + 1:
+            await asyncio.sleep(0.01)
+        assert sent[-1] - handed < 1.0
+    await courier.aclose(timedelta(seconds=1))

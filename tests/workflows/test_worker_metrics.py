@@ -24,7 +24,18 @@ def test_metrics_are_off_unless_an_address_is_given() -> None:
     assert metrics_address({METRICS_ENV: "[::1]:9464"}) == "[::1]:9464"
 
 
-@pytest.mark.parametrize("bad", ["9464", "localhost", "host:port", "127.0.0.1:0", "1.2.3.4:70000"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "9464",
+        "localhost",
+        "localhost:9464",
+        "host:port",
+        "127.0.0.1:0",
+        "1.2.3.4:70000",
+        "::1:9464",
+    ],
+)
 def test_a_bad_metrics_address_is_refused_naming_it(bad: str) -> None:
     with pytest.raises(ValueError) as raised:
         metrics_address({METRICS_ENV: bad})
