@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 import temporalio.api.workflowservice.v1 as service
-from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.enums.v1 import RoutingConfigUpdateState, TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.client import Client
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
@@ -156,6 +156,27 @@ async def _registered(client: Client, settings: DeploymentSettings) -> bool:
     )
 
 
+async def _routed(client: Client, settings: DeploymentSettings, deadline: float) -> None:
+    """Wait until the server has told the deployment's task queues that ``settings`` is current
+    (its routing update ``COMPLETED``): until then a run started now can still go to the version
+    before (a new request seen on the old build in CI). A server that does not report it
+    (``UNSPECIFIED``) is taken at its word; past ``deadline`` this only warns."""
+    loop = asyncio.get_running_loop()
+    while True:
+        response = await client.workflow_service.describe_worker_deployment(
+            service.DescribeWorkerDeploymentRequest(
+                namespace=client.namespace, deployment_name=settings.name
+            )
+        )
+        state = response.worker_deployment_info.routing_config_update_state
+        if state != RoutingConfigUpdateState.ROUTING_CONFIG_UPDATE_STATE_IN_PROGRESS:
+            return
+        if loop.time() > deadline:
+            log.warning("%s is current, but the server is still routing new runs to it", settings)
+            return
+        await asyncio.sleep(0.1)
+
+
 async def set_current(
     client: Client, settings: DeploymentSettings, *, timeout: float = 60.0
 ) -> None:
@@ -178,6 +199,7 @@ async def set_current(
                     )
                 )
                 log.info("made %s the current version of deployment %r", settings, settings.name)
+                await _routed(client, settings, deadline)
                 return
             except RPCError as error:
                 # The version's task queues may still be registering; try again shortly.
