@@ -80,3 +80,17 @@ def test_the_worker_reports_every_bad_setting_at_once_before_it_connects() -> No
     for bad in ("JITFLOW_WORKFLOW_CACHE='lots'", "JITFLOW_WORKFLOW_SANDBOX='maybe'", "soon"):
         assert bad in message
     assert check_worker_settings({}).total_seconds() == 300
+
+
+def test_owners_linger_30_s_unless_told_and_a_bad_value_is_refused_naming_it() -> None:
+    from datetime import timedelta
+
+    from jitflow.worker_tuning import OWNER_LINGER_ENV, owner_linger
+
+    assert owner_linger({}) == timedelta(seconds=30)
+    assert owner_linger({OWNER_LINGER_ENV: " 0 "}) == timedelta(0)
+    assert owner_linger({OWNER_LINGER_ENV: "600"}) == timedelta(minutes=10)
+    for bad in ("soon", "-5", "601", "1.5"):
+        with pytest.raises(ValueError) as raised:
+            owner_linger({OWNER_LINGER_ENV: bad})
+        assert f"{OWNER_LINGER_ENV}={bad!r}" in str(raised.value)
