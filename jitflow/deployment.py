@@ -156,6 +156,10 @@ async def _registered(client: Client, settings: DeploymentSettings) -> bool:
     )
 
 
+#: How often ``set_current`` asks whether the routing reached the task queues.
+ROUTING_POLL_S = 0.5
+
+
 async def _routed(client: Client, settings: DeploymentSettings, deadline: float) -> None:
     """Wait until the server has told the deployment's task queues that ``settings`` is current
     (its routing update ``COMPLETED``): until then a run started now can still go to the version
@@ -163,18 +167,26 @@ async def _routed(client: Client, settings: DeploymentSettings, deadline: float)
     (``UNSPECIFIED``) is taken at its word; past ``deadline`` this only warns."""
     loop = asyncio.get_running_loop()
     while True:
-        response = await client.workflow_service.describe_worker_deployment(
-            service.DescribeWorkerDeploymentRequest(
-                namespace=client.namespace, deployment_name=settings.name
+        try:
+            response = await client.workflow_service.describe_worker_deployment(
+                service.DescribeWorkerDeploymentRequest(
+                    namespace=client.namespace, deployment_name=settings.name
+                )
             )
-        )
-        state = response.worker_deployment_info.routing_config_update_state
-        if state != RoutingConfigUpdateState.ROUTING_CONFIG_UPDATE_STATE_IN_PROGRESS:
-            return
+        except RPCError as error:
+            # The server limits requests per deployment ("too many requests", seen in CI):
+            # asked again a little later; anything else is only said, the version is current.
+            if error.status != RPCStatusCode.RESOURCE_EXHAUSTED:
+                log.warning("%s is current; could not see its routing: %s", settings, error)
+                return
+        else:
+            state = response.worker_deployment_info.routing_config_update_state
+            if state != RoutingConfigUpdateState.ROUTING_CONFIG_UPDATE_STATE_IN_PROGRESS:
+                return
         if loop.time() > deadline:
             log.warning("%s is current, but the server is still routing new runs to it", settings)
             return
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(ROUTING_POLL_S)
 
 
 async def set_current(
