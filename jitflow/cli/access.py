@@ -579,9 +579,3 @@ def sign(
         return body_json(body)
 
     click.echo(run_call(address, namespace, call, workflow_id=workflow_id))
-
-
-def register(group: click.Group) -> None:
-    """Add the access commands to the ``jitflow`` group."""
-    for command in (request, approve, deny, revoke, cancel, sign, status, list_requests):
-        group.add_command(command)

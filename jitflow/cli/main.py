@@ -1,7 +1,13 @@
-"""Entry point of the ``jitflow`` console script: one module per command group, wired here."""
+"""Entry point of the ``jitflow`` console script: one module per command group, wired here.
+
+Each command's module is imported only when that command runs (or ``--help`` lists them all):
+importing every group (the emulators, Slack, the dev stack) took a second before any command
+started, which ``jitflow revoke --all`` in an incident spent before its first removal.
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -10,23 +16,49 @@ import traceback
 import click
 
 from jitflow import __version__
-from jitflow.cli import access, dev, emulator, reconcile, slack, users, validate, worker
+
+#: Command name -> ``module:attribute`` of its click command.
+COMMANDS = {
+    "validate": "jitflow.cli.validate:validate",
+    "users": "jitflow.cli.users:users",
+    "emulator": "jitflow.cli.emulator:emulator",
+    "worker": "jitflow.cli.worker:worker",
+    "dev": "jitflow.cli.dev:dev",
+    "request": "jitflow.cli.access:request",
+    "approve": "jitflow.cli.access:approve",
+    "deny": "jitflow.cli.access:deny",
+    "revoke": "jitflow.cli.access:revoke",
+    "cancel": "jitflow.cli.access:cancel",
+    "sign": "jitflow.cli.access:sign",
+    "status": "jitflow.cli.access:status",
+    "list": "jitflow.cli.access:list_requests",
+    "reconcile": "jitflow.cli.reconcile:reconcile",
+    "slack": "jitflow.cli.slack:slack",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose commands are imported by name, when asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        known = super().get_command(ctx, cmd_name)
+        if known is not None or cmd_name not in COMMANDS:
+            return known
+        module, _, attribute = COMMANDS[cmd_name].partition(":")
+        command = getattr(importlib.import_module(module), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{COMMANDS[cmd_name]} is not a click command")
+        self.add_command(command, cmd_name)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="jitflow")
 def main() -> None:
     """jitflow: just-in-time privileged access for Aptible, built on Temporal."""
-
-
-main.add_command(validate.validate)
-main.add_command(users.users)
-main.add_command(emulator.emulator)
-main.add_command(worker.worker)
-main.add_command(dev.dev)
-access.register(main)
-main.add_command(reconcile.reconcile)
-main.add_command(slack.slack)
 
 
 #: Set to show the traceback of an unexpected error instead of its one-line summary.
