@@ -3,17 +3,24 @@
 Several processes may start at once against one database: the whole upgrade runs in one
 transaction that first takes a lock (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on
 PostgreSQL), so the second process waits and then finds the schema already current.
+
+Alembic is imported only when there is something to migrate: a worker keeps every module it
+imports for its whole life, and Alembic is 11 MB of it, for a check that on nearly every start
+finds the schema current. That check reads the version table with SQLAlchemy and compares it
+with the newest migration's ``revision`` line (``shipped_head``, which the tests hold equal to
+Alembic's own answer).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 #: Alembic's version table, named for jitflow so that it can share a database with other apps.
 VERSION_TABLE = "jitflow_schema_version"
@@ -23,7 +30,13 @@ _MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_LOCK_KEY = 0x6A6974666C6F77
 
 
+_REVISION = re.compile(r'^revision\b[^=\n]*=\s*"([^"]+)"', re.MULTILINE)
+_DOWN_REVISION = re.compile(r'^down_revision\b[^=\n]*=\s*"([^"]+)"', re.MULTILINE)
+
+
 def _config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     if connection is not None:
@@ -32,7 +45,9 @@ def _config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
-    """The newest migration shipped with this jitflow."""
+    """The newest migration shipped with this jitflow, as Alembic reads it."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None
     return head
@@ -40,6 +55,8 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     """The schema revision the database is at; ``None`` before the first migration."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
         return context.get_current_revision()
@@ -51,7 +68,40 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     ``revision`` stops at an older one, so that tests can build a database as an earlier jitflow
     left it and check that upgrading it keeps its data.
     """
+    if revision == "head" and stored_revision(engine) == shipped_head():
+        return
+    from alembic import command
+
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
         command.upgrade(_config(connection), revision)
+
+
+def shipped_head() -> str:
+    """The newest migration shipped, from the migration files' ``revision`` and
+    ``down_revision`` lines: the one revision no other migration follows."""
+    revisions: set[str] = set()
+    followed: set[str] = set()
+    for path in (_MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision = _REVISION.search(source)
+        if revision is None:
+            continue
+        revisions.add(revision.group(1))
+        down = _DOWN_REVISION.search(source)
+        if down is not None:
+            followed.add(down.group(1))
+    heads = revisions - followed
+    if len(heads) != 1:
+        raise RuntimeError(f"the identity migrations have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()
+
+
+def stored_revision(engine: Engine) -> str | None:
+    """The revision in the version table, read without Alembic; ``None`` without the table."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table(VERSION_TABLE):
+            return None
+        row = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).first()
+    return None if row is None else str(row[0])

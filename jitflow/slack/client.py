@@ -9,27 +9,28 @@ in tests and ``jitflow dev``), else Slack's own. Retries are few and short (a ra
 ``Retry-After``, a 5xx or a dropped connection is tried twice more), so a delivery that cannot get
 through says so within seconds instead of holding an activity slot; what failed is described
 with Slack's error code only, never the token.
+
+The async client (and aiohttp under it, 11 MB) is imported when the first one is made: a worker
+keeps every module it imports, and one without Slack notifications never needs it.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-import aiohttp
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
-from slack_sdk.web.async_client import AsyncWebClient
+
+if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
 
 from jitflow.contracts.names import SLACK_API_URL_ENV
 from jitflow.scrub import scrub
@@ -51,6 +52,13 @@ def slack_api_url(environ: Mapping[str, str] | None = None) -> str:
 
 def web_client(token: str, base_url: str | None = None) -> AsyncWebClient:
     """An async Web API client for ``token`` with jitflow's timeouts and bounded retries."""
+    from slack_sdk.http_retry.builtin_async_handlers import (
+        AsyncConnectionErrorRetryHandler,
+        AsyncRateLimitErrorRetryHandler,
+        AsyncServerErrorRetryHandler,
+    )
+    from slack_sdk.web.async_client import AsyncWebClient
+
     return AsyncWebClient(
         token=token,
         base_url=base_url or slack_api_url(),
@@ -87,6 +95,12 @@ def describe_failure(error: BaseException) -> str:
         if code and status == 200:
             return scrub(f"Slack refused: {code}")
         return scrub(f"Slack answered HTTP {status}" + (f" ({code})" if code else ""))
-    if isinstance(error, aiohttp.ClientError | TimeoutError | OSError):
+    if isinstance(error, TimeoutError | OSError) or _is_aiohttp_error(error):
         return scrub(f"Slack unreachable: {type(error).__name__}")
     return scrub(f"{type(error).__name__}: {error}")
+
+
+def _is_aiohttp_error(error: BaseException) -> bool:
+    """Whether ``error`` is aiohttp's; it can only be once aiohttp is imported."""
+    aiohttp = sys.modules.get("aiohttp")
+    return aiohttp is not None and isinstance(error, aiohttp.ClientError)

@@ -6,9 +6,7 @@ the ``DeliveryOutcome``, so the activity that calls this can never fail the requ
 
 from __future__ import annotations
 
-from typing import Any
-
-from slack_sdk.web.async_client import AsyncWebClient
+from typing import TYPE_CHECKING, Any
 
 from jitflow.contracts.notifications import (
     DeliveryOutcome,
@@ -19,6 +17,9 @@ from jitflow.contracts.notifications import (
 from jitflow.slack.client import describe_failure
 from jitflow.slack.destinations import Destination, Step
 from jitflow.slack.messages import request_blocks, request_text, requester_text
+
+if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
 
 
 class DestinationFailed(Exception):

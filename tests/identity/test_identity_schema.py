@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from jitflow.identity import IdentityStore
 from jitflow.identity.database import create_store_engine
-from jitflow.identity.migrate import VERSION_TABLE, current_revision, head_revision
+from jitflow.identity.migrate import (
+    VERSION_TABLE,
+    current_revision,
+    head_revision,
+    shipped_head,
+    stored_revision,
+)
 from jitflow.identity.schema import metadata
 
 
@@ -41,3 +52,35 @@ def test_opening_an_up_to_date_store_again_changes_nothing(database_url: str) ->
         assert len(reopened.list_identities()) == 1
     finally:
         engine.dispose()
+
+
+def test_the_shipped_head_read_from_the_files_is_alembic_s(database_url: str) -> None:
+    assert shipped_head() == head_revision()
+    engine = create_store_engine(database_url)
+    try:
+        assert stored_revision(engine) is None
+        IdentityStore(engine)
+        assert stored_revision(engine) == current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_opening_a_current_store_leaves_alembic_unimported(tmp_path: Path) -> None:
+    """The worker keeps what it imports: Alembic only comes in when there is a migration."""
+    url = f"sqlite:///{tmp_path / 'identity.db'}"
+    probe = (
+        "import json, sys\n"
+        "from jitflow.identity import IdentityStore\n"
+        f"with IdentityStore.open({url!r}) as store:\n"
+        "    store.list_identities()\n"
+        "print(json.dumps('alembic' in sys.modules))\n"
+    )
+
+    def alembic_imported() -> bool:
+        done = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+        )
+        return bool(json.loads(done.stdout.strip().splitlines()[-1]))
+
+    assert alembic_imported()  # the first start creates the schema
+    assert not alembic_imported()
