@@ -25,9 +25,16 @@ by the worker's start-up and read only by update validators), so runs share noth
 changes. User code (reducers and hooks) never runs in a workflow: it runs in activities on the
 hooks task queue.
 
-The cache stays at 1000 runs: the rest of a run's ~120 KB is temporalio's own (its core's state
-machines and buffers), and a smaller cache replays evicted runs on every query and update,
-which under a burst of grants made ``status`` queries time out (``bench/README.md``).
+The cache holds 2000 runs, every run of 1000 live grants (a request and an owner each), chosen
+from measurement (``bench/README.md``, "the workflow cache"): ``jitflow revoke --all`` touches
+both runs of every grant (a ``status`` query, then the owner's release). With 1000 runs, once
+the cached half was done every touch missed the cache (about 60 misses a second in the worker's
+metrics), each a replay, and workflow tasks took 0.6 to 1.2 s instead of 0.1 to 0.2 s; the last
+of 1000 memberships went 24 s after the command, against 11.5 s with every run cached, for 107 KB
+per extra cached run (worker peak RSS 439 MB instead of 332 MB at 1000 live grants). Memory grows
+with live grants up to the cap, then stays flat; a smaller cache (``JITFLOW_WORKFLOW_CACHE``)
+trades that memory for replays when many grants are touched at once, and below about 500 runs
+a burst of grants made ``status`` queries time out.
 """
 
 from __future__ import annotations
@@ -52,7 +59,7 @@ WORKFLOW_PACKAGE = "workflows"
 WORKFLOW_CACHE_ENV = "JITFLOW_WORKFLOW_CACHE"
 SANDBOX_ENV = "JITFLOW_WORKFLOW_SANDBOX"
 #: Workflow runs kept in memory; a run not cached replays its history when it next wakes.
-DEFAULT_WORKFLOW_CACHE = 1000
+DEFAULT_WORKFLOW_CACHE = 2000
 
 
 def workflow_runner(environ: Mapping[str, str] | None = None) -> WorkflowRunner:
