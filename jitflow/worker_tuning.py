@@ -25,15 +25,16 @@ by the worker's start-up and read only by update validators), so runs share noth
 changes. User code (reducers and hooks) never runs in a workflow: it runs in activities on the
 hooks task queue.
 
-The cache holds 2000 runs, every run of 1000 live grants (a request and an owner each), chosen
+The cache holds 2000 runs, the runs of up to about 1000 live grants (a request and an owner each;
+requests waiting for a decision and lingering owners take places too), chosen
 from measurement (``bench/README.md``, "the workflow cache"): ``jitflow revoke --all`` touches
 both runs of every grant (a ``status`` query, then the owner's release). With 1000 runs, once
-the cached half was done every touch missed the cache (about 60 misses a second in the worker's
-metrics), each a replay, and workflow tasks took 0.6 to 1.2 s instead of 0.1 to 0.2 s; the last
+the cached half was done every touch missed the cache (34 to 74 misses a second in the worker's
+metrics), each a replay, and workflow tasks took 0.4 to 1.3 s instead of 0.1 to 0.2 s; the last
 of 1000 memberships went 24 s after the command, against 11.5 s with every run cached, for 107 KB
 per extra cached run (worker peak RSS 439 MB instead of 332 MB at 1000 live grants). Memory grows
 with live grants up to the cap, then stays flat; a smaller cache (``JITFLOW_WORKFLOW_CACHE``)
-trades that memory for replays when many grants are touched at once, and below about 500 runs
+trades that memory for replays when many grants are touched at once, and with 500 runs or fewer
 a burst of grants made ``status`` queries time out.
 """
 

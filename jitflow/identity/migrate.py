@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, inspect, text
 
+from jitflow.identity.database import READ_ONLY
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -30,8 +32,16 @@ _MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_LOCK_KEY = 0x6A6974666C6F77
 
 
-_REVISION = re.compile(r'^revision\b[^=\n]*=\s*"([^"]+)"', re.MULTILINE)
-_DOWN_REVISION = re.compile(r'^down_revision\b[^=\n]*=\s*"([^"]+)"', re.MULTILINE)
+#: A migration file's ``revision`` / ``down_revision`` line with a quoted id or None; a file whose
+#: lines are anything else (a merge's tuple) makes ``shipped_head`` hand the check to Alembic.
+_REVISION = re.compile(r"""^revision\b[^=\n]*=\s*(?:"([^"\n]+)"|'([^'\n]+)')\s*$""", re.MULTILINE)
+_DOWN_REVISION = re.compile(
+    r"""^down_revision\b[^=\n]*=\s*(?:"([^"\n]+)"|'([^'\n]+)'|(None))\s*$""", re.MULTILINE
+)
+
+
+class SchemaUnknown(Exception):
+    """The database's schema revision is none this jitflow ships (a newer jitflow migrated it)."""
 
 
 def _config(connection: Connection | None = None) -> Config:
@@ -68,39 +78,49 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     ``revision`` stops at an older one, so that tests can build a database as an earlier jitflow
     left it and check that upgrading it keeps its data.
     """
-    if revision == "head" and stored_revision(engine) == shipped_head():
-        return
+    if revision == "head":
+        head = shipped_head()
+        if head is not None and stored_revision(engine) == head:
+            return
     from alembic import command
+    from alembic.util import CommandError
 
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
-        command.upgrade(_config(connection), revision)
+        try:
+            command.upgrade(_config(connection), revision)
+        except CommandError as error:
+            raise SchemaUnknown(
+                f"Alembic could not bring its schema to this jitflow's ({error}); a schema "
+                f"revision this jitflow does not ship means a newer jitflow migrated it"
+            ) from None
 
 
-def shipped_head() -> str:
+def shipped_head() -> str | None:
     """The newest migration shipped, from the migration files' ``revision`` and
-    ``down_revision`` lines: the one revision no other migration follows."""
+    ``down_revision`` lines: the one revision no other migration follows. ``None`` when a file
+    says it another way (or the files have no single head): then Alembic decides."""
     revisions: set[str] = set()
     followed: set[str] = set()
     for path in (_MIGRATIONS / "versions").glob("*.py"):
-        source = path.read_text(encoding="utf-8")
-        revision = _REVISION.search(source)
-        if revision is None:
+        if path.name == "__init__.py":
             continue
-        revisions.add(revision.group(1))
-        down = _DOWN_REVISION.search(source)
-        if down is not None:
-            followed.add(down.group(1))
+        source = path.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(source), _DOWN_REVISION.search(source)
+        if revision is None or down is None:
+            return None
+        revisions.add(revision.group(1) or revision.group(2))
+        if down.group(3) is None:
+            followed.add(down.group(1) or down.group(2))
     heads = revisions - followed
-    if len(heads) != 1:
-        raise RuntimeError(f"the identity migrations have {len(heads)} heads: {sorted(heads)}")
-    return heads.pop()
+    return heads.pop() if len(heads) == 1 else None
 
 
 def stored_revision(engine: Engine) -> str | None:
-    """The revision in the version table, read without Alembic; ``None`` without the table."""
-    with engine.connect() as connection:
+    """The revision in the version table, read without Alembic (and, on SQLite, without the
+    write lock); ``None`` without the table."""
+    with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
         if not inspect(connection).has_table(VERSION_TABLE):
             return None
         row = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).first()

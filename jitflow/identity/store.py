@@ -102,6 +102,10 @@ class IdentityStore(TrustRecords, LastRoleRecords):
                     f"could not open or migrate the identity database {self.url}: "
                     f"{type(getattr(error, 'orig', None) or error).__name__}"
                 ) from None
+            except migrate.SchemaUnknown as error:
+                raise DatabaseUnavailable(
+                    f"could not migrate the identity database {self.url}: {error}"
+                ) from None
 
     @classmethod
     def open(cls, database_url: str | None = None) -> IdentityStore:

@@ -29,11 +29,11 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-if TYPE_CHECKING:
-    from slack_sdk.web.async_client import AsyncWebClient
-
 from jitflow.contracts.names import SLACK_API_URL_ENV
 from jitflow.scrub import scrub
+
+if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
 
 SLACK_API_URL = "https://slack.com/api/"
 #: Each HTTP call's timeout, seconds.

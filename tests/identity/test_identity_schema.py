@@ -7,11 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 
 from jitflow.identity import IdentityStore
+from jitflow.identity import migrate as migrate_module
 from jitflow.identity.database import create_store_engine
+from jitflow.identity.errors import DatabaseUnavailable
 from jitflow.identity.migrate import (
     VERSION_TABLE,
     current_revision,
@@ -84,3 +88,32 @@ def test_opening_a_current_store_leaves_alembic_unimported(tmp_path: Path) -> No
 
     assert alembic_imported()  # the first start creates the schema
     assert not alembic_imported()
+
+
+def test_a_schema_newer_than_this_jitflow_is_refused_by_name(tmp_path: Path) -> None:
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'identity.db'}")
+    try:
+        IdentityStore(engine)
+        with engine.begin() as connection:
+            connection.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '9999'"))
+        with pytest.raises(DatabaseUnavailable, match="9999") as refused:
+            IdentityStore(engine)
+        assert "newer jitflow" in str(refused.value)
+    finally:
+        engine.dispose()
+
+
+def test_the_shipped_head_is_left_to_alembic_when_a_file_says_it_another_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (versions / "__init__.py").write_text("")
+    (versions / "0001_a.py").write_text(
+        'revision: str = "0001"\ndown_revision: str | None = None\n'
+    )
+    (versions / "0002_b.py").write_text("revision = '0002'\ndown_revision = '0001'\n")
+    monkeypatch.setattr(migrate_module, "_MIGRATIONS", tmp_path)
+    assert shipped_head() == "0002"
+    (versions / "0003_merge.py").write_text('revision = "0003"\ndown_revision = ("0001", "0002")\n')
+    assert shipped_head() is None
