@@ -26,9 +26,9 @@ changes. User code (reducers and hooks) never runs in a workflow: it runs in act
 hooks task queue.
 
 The cache holds 2000 runs, the runs of up to about 1000 live grants (a request and an owner each;
-requests waiting for a decision and lingering owners take places too), chosen
-from measurement (``bench/README.md``, "the workflow cache"): ``jitflow revoke --all`` touches
-both runs of every grant (a ``status`` query, then the owner's release). With 1000 runs, once
+requests waiting for a decision and lingering owners take places too), chosen from measurement
+(``bench/README.md``, "the workflow cache"): ``jitflow revoke --all`` touches both runs of every
+grant (a ``status`` query, then the owner's release). With 1000 runs, once
 the cached half was done every touch missed the cache (34 to 74 misses a second in the worker's
 metrics), each a replay, and workflow tasks took 0.4 to 1.3 s instead of 0.1 to 0.2 s; the last
 of 1000 memberships went 24 s after the command, against 11.5 s with every run cached, for 107 KB
