@@ -228,13 +228,21 @@ def render_table(document: dict[str, Any]) -> str:
     pair = "{:<44} {:>12} {:>12}"
     lines.append(pair.format("", "jitflow", "floor"))
     if "throughput" in document:
+        mine, floor = document["throughput"], document["floor_throughput"]
+        rounds = mine.get("rounds", 1)
         lines.append(
             pair.format(
-                f"lifecycles/s at concurrency {document['throughput']['concurrency']}",
-                _fmt(document["throughput"]["per_s"]),
-                _fmt(document["floor_throughput"]["per_s"]),
+                f"lifecycles/s at concurrency {mine['concurrency']}"
+                + (f", median of {rounds}" if rounds > 1 else ""),
+                _fmt(mine["per_s"]),
+                _fmt(floor["per_s"]),
             )
         )
+        if rounds > 1:
+            for index, (a, b) in enumerate(
+                zip(mine["per_s_by_round"], floor["per_s_by_round"], strict=True), 1
+            ):
+                lines.append(pair.format(f"  round {index}", _fmt(a), _fmt(b)))
     for run in document.get("revocation", []):
         calls = run["aptible_calls"]
         lines.append(

@@ -18,7 +18,7 @@ import pytest
 
 from bench.fixtures import ROLES, USERS
 from bench.report import run_problems
-from bench.run import ALL_PHASES, parse_options
+from bench.run import ALL_PHASES, combine_rounds, parse_options
 from bench.stack import REPO
 
 BENCH = REPO / "bench"
@@ -49,6 +49,49 @@ def test_modes_and_phases() -> None:
         parse_options(["--phases", "latency,nonsense"])
     with pytest.raises(SystemExit):
         parse_options(["--quick", "--smoke"])
+
+
+def test_the_full_run_measures_throughput_in_three_rounds() -> None:
+    assert parse_options([]).throughput_rounds == 3
+    assert parse_options(["--quick"]).throughput_rounds == 1
+    assert parse_options(["--smoke"]).throughput_rounds == 1
+    assert parse_options(["--quick", "--throughput-rounds", "5"]).throughput_rounds == 5
+    with pytest.raises(SystemExit):
+        parse_options(["--throughput-rounds", "-1"])
+
+
+def _round(per_s: float, errors: list[str], owners: int = 0) -> dict[str, Any]:
+    return {
+        "concurrency": 50,
+        "duration_s": 2,
+        "run_s": 30.0,
+        "first_wave_s": 7.5,
+        "completed": int(per_s * 30),
+        "per_s": per_s,
+        "steady_per_s": per_s + 1,
+        "errors": len(errors),
+        "first_errors": errors,
+        "owners_open_before_floor": owners,
+    }
+
+
+def test_rounds_combine_to_the_median_rate_and_keep_every_failure() -> None:
+    """An outlying round moves neither side's figure; a failure in any round is a problem."""
+    rounds = [_round(6.2, []), _round(4.1, ["boom"]), _round(6.0, [], owners=2)]
+    combined = combine_rounds(rounds)
+    assert combined["per_s"] == 6.0
+    assert combined["per_s_by_round"] == [6.2, 4.1, 6.0]
+    assert combined["steady_per_s"] == 7.0
+    assert (combined["rounds"], combined["completed"]) == (3, sum(r["completed"] for r in rounds))
+    assert (combined["errors"], combined["first_errors"]) == (1, ["boom"])
+    assert combined["owners_open_before_floor"] == 2
+    document = copy.deepcopy(CLEAN)
+    document["throughput"] = combined
+    problems = run_problems(document)
+    assert any("throughput: boom" in problem for problem in problems)
+    assert any("owners still open" in problem for problem in problems)
+    with pytest.raises(ValueError, match="no throughput rounds"):
+        combine_rounds([])
 
 
 @pytest.mark.parametrize("mode", [["--smoke"], ["--quick"]])
