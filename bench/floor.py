@@ -166,7 +166,14 @@ async def serve(address: str, ready_file: Path) -> None:
     from temporalio.worker import Worker
 
     from jitflow.temporal import connect
-    from jitflow.worker_tuning import task_pollers
+    from jitflow.worker_tuning import (
+        task_pollers,
+        tune_allocator,
+        workflow_cache_size,
+        workflow_runner,
+    )
+
+    tune_allocator()  # as worker.py does, before the runs' memory is allocated
 
     client = await connect(address, "default")
     stop = asyncio.Event()
@@ -178,10 +185,14 @@ async def serve(address: str, ready_file: Path) -> None:
         task_queue=FLOOR_TASK_QUEUE,
         workflows=[FloorWorkflow, FloorRemovalWorkflow],
         activities=[noop, grant],
-        # Polled as jitflow's worker polls (jitflow.worker_tuning), so the floor is bare Temporal
-        # tuned the same way, not a handicapped one.
+        # Polled, cached and run as jitflow's worker is (jitflow.worker_tuning, the same
+        # environment variables), so the floor is bare Temporal tuned the same way, not a
+        # handicapped one: until 2026-11-30 it kept temporalio's defaults, a sandbox that
+        # re-imported this module for every run and a cache of 1000 runs.
         workflow_task_poller_behavior=task_pollers(),
         activity_task_poller_behavior=task_pollers(),
+        max_cached_workflows=workflow_cache_size(),
+        workflow_runner=workflow_runner(),
     ):
         ready_file.write_text("ready\n")
         await stop.wait()

@@ -154,6 +154,8 @@ class MemorySampler:
         self.pid = pid
         self.interval = interval
         self.peak_kb = 0
+        self.run_peak_kb = 0
+        """The sampled peak over the whole run, never reset."""
         self.hwm_resettable = False
         self._task: asyncio.Task[None] | None = None
 
@@ -176,6 +178,7 @@ class MemorySampler:
             rss = self.rss_kb()
             if rss is not None:
                 self.peak_kb = max(self.peak_kb, rss)
+                self.run_peak_kb = max(self.run_peak_kb, rss)
             await asyncio.sleep(self.interval)
 
     def start(self) -> None:

@@ -136,6 +136,14 @@ def run_problems(document: dict[str, Any]) -> list[str]:
             problems.append(f"{name}: no lifecycle completed")
     for run in document.get("revocation") or []:
         n = run["grants"]
+        memory_floor = run.get("floor_memory")
+        if memory_floor is not None:
+            check(memory_floor["errors"], f"memory floor {n}: floor grants that failed to set up")
+            problems.extend(f"memory floor {n}: {error}" for error in memory_floor["first_errors"])
+            check(
+                memory_floor["runs_held"] - memory_floor["terminated"],
+                f"memory floor {n}: held runs not terminated",
+            )
         check(run["setup_errors"], f"revocation {n}: grants that failed to set up")
         for error in run["first_setup_errors"]:
             problems.append(f"revocation {n}: {error}")
@@ -264,9 +272,10 @@ def render_table(document: dict[str, Any]) -> str:
                 _fmt(calls["per_deescalation"]),
             )
         )
+        held = (run.get("floor_memory") or {}).get("worker_peak_rss_mb", "")
         lines.append(
             pair.format(
-                f"{run['grants']} grants: worker peak RSS MB", run["worker_peak_rss_mb"], ""
+                f"{run['grants']} grants: worker peak RSS MB", run["worker_peak_rss_mb"], held
             )
         )
     growth = rss_growth_per_1000(document.get("revocation", []))

@@ -10,7 +10,9 @@ short table. ``bench/README.md`` explains each figure and its target.
    ``--throughput-rounds`` rounds (3 by default) whose medians are compared;
 3. revocation lag for each ``--grants`` size (100, 1000 and 3000 by default), with the Aptible calls
    per grant and the worker's peak RSS;
-4. the floor of as many removals ending together (``bench/removal.py``), after each of those;
+4. the floor of as many removals ending together (``bench/removal.py``), after each of those,
+   and up to 1000 grants the memory floor: the floor's worker holding as many grants' runs
+   (``bench/memory_floor.py``);
 5. ``jitflow revoke --all`` of ``--mass-grants`` grants against that floor (``mass_revocation``);
 6. (``--smoke``, or ``--phases decisions``) one request denied and one approved then revoked.
 
@@ -56,6 +58,7 @@ from bench.measure import (
     counter_delta,
     summary_ms,
 )
+from bench.memory_floor import MEMORY_FLOOR_MAX_GRANTS, floor_memory
 from bench.removal import OWNERS_CLOSE_WAIT_S, floor_removal, mass_revocation, owners_closed
 from bench.report import evaluate_targets, render_table, run_problems
 from bench.stack import REPO, RunningStack, bench_stack
@@ -155,7 +158,7 @@ class Context:
     emulator: Emulator
     jitflow: JitflowDriver
     worker_memory: MemorySampler
-    floor_memory: MemorySampler
+    floor_worker_memory: MemorySampler
     floor_shape: FloorShape = field(default_factory=FloorShape)
     setup_rate: float = 5.0
     """Grants set up per second at ``setup_concurrency`` (measured, for aligning expiries)."""
@@ -783,9 +786,9 @@ async def measure(options: Options, stack: RunningStack) -> dict[str, Any]:
     client = await connect(stack.settings.temporal_address, "default")
     emulator = Emulator(stack.emulator_admin_url)
     worker_memory = MemorySampler(stack.worker_pid)
-    floor_memory = MemorySampler(stack.floor_worker_pid)
+    floor_memory_sampler = MemorySampler(stack.floor_worker_pid)
     worker_memory.start()
-    floor_memory.start()
+    floor_memory_sampler.start()
     ctx = Context(
         options,
         fixtures,
@@ -794,7 +797,7 @@ async def measure(options: Options, stack: RunningStack) -> dict[str, Any]:
         emulator,
         JitflowDriver(client),
         worker_memory,
-        floor_memory,
+        floor_memory_sampler,
     )
     results: dict[str, Any] = {}
     start_counters = await emulator.counters()
@@ -820,6 +823,16 @@ async def measure(options: Options, stack: RunningStack) -> dict[str, Any]:
             run["owners_open_before_floor"] = await owners_closed(client)
             echo(f"floor removal: {count} workflows ending together")
             run["floor_removal"] = await floor_removal(client, count)
+            if count <= MEMORY_FLOOR_MAX_GRANTS:
+                echo(f"memory floor: {count} grants held by the floor's worker")
+                run["floor_memory"] = await floor_memory(
+                    client,
+                    FloorDriver(client, ctx.floor_shape),
+                    ctx.floor_worker_memory,
+                    fixtures.pairs[:count],
+                    run_lanes,
+                    options.setup_concurrency,
+                )
             results["revocation"].append(run)
         if "mass_revocation" in options.phases:
             count = options.mass_grants
@@ -843,10 +856,10 @@ async def measure(options: Options, stack: RunningStack) -> dict[str, Any]:
         # Absolute: the emulator started with this run, and the worker logs in at start-up,
         # before the first measurement.
         results["token_requests_whole_run"] = end_counters.get(TOKEN_ROUTE, 0)
-        results["floor_worker_peak_rss_mb"] = round(floor_memory.peak_kb / 1024, 1)
+        results["floor_worker_peak_rss_mb"] = round(floor_memory_sampler.run_peak_kb / 1024, 1)
     finally:
         await worker_memory.stop()
-        await floor_memory.stop()
+        await floor_memory_sampler.stop()
         await emulator.aclose()
     return results
 
@@ -875,6 +888,10 @@ def ratios(results: dict[str, Any]) -> dict[str, float | None]:
         out[f"revocation_{run['grants']}_last_lag_vs_floor_drain"] = (
             ratio(last / 1000, drain) if last is not None else None
         )
+        if "floor_memory" in run:
+            out[f"revocation_{run['grants']}_rss_vs_floor"] = ratio(
+                run["worker_peak_rss_mb"], run["floor_memory"]["worker_peak_rss_mb"]
+            )
     return out
 
 

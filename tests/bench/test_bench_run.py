@@ -157,6 +157,18 @@ def test_errors_are_problems(path: tuple[Any, ...], value: Any, expected: str) -
     assert expected in problems[0]
 
 
+def test_a_memory_floor_that_failed_or_left_runs_is_a_problem() -> None:
+    document = copy.deepcopy(CLEAN)
+    floor = {"errors": 0, "first_errors": [], "runs_held": 10, "terminated": 10}
+    document["revocation"][0]["floor_memory"] = floor
+    assert run_problems(document) == []
+    floor.update(errors=1, first_errors=["BenchError('not ready')"], terminated=8)
+    problems = run_problems(document)
+    assert any("failed to set up: 1" in problem for problem in problems)
+    assert any("not ready" in problem for problem in problems)
+    assert any("held runs not terminated: 2" in problem for problem in problems)
+
+
 def _enclosing_functions(tree: ast.Module) -> dict[ast.AST, str]:
     """Each node -> the qualified name of the function it is in ("" at module level)."""
     owners: dict[ast.AST, str] = {}
