@@ -60,6 +60,7 @@ from jitflow.trust.refresh import keep_people_fresh, load_people
 from jitflow.trust.worker_key import WorkerKeyring, worker_key_secret_name
 from jitflow.worker_metrics import metrics_address, metrics_runtime
 from jitflow.worker_tuning import (
+    ACTIVITY_SLOTS,
     owner_linger,
     task_pollers,
     tune_allocator,
@@ -84,12 +85,6 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=30)
 #: Threads for the configuration step (resolving a request), the main worker's only blocking work
 #: outside the identity store and Secrets Manager (which have ``IO_THREADS``).
 ACTIVITY_THREADS = 100
-#: Activities the main worker runs at once. All but the configuration step are async and hold no
-#: thread: a request's ``release_lease`` waits on its owner's removal, holding only a slot. With
-#: as many slots as threads, a thousand grants ending together filled every slot with releases
-#: waiting for removals that could not start for want of a slot (until the releases' RPC
-#: deadlines passed), and removals lagged by minutes.
-ACTIVITY_SLOTS = 2000
 #: Threads for the grant path's blocking calls (identity store, Secrets Manager).
 IO_THREADS = 32
 #: Threads, and activity slots, for user code (reducers and hooks) on the hooks task queue.

@@ -167,10 +167,12 @@ async def serve(address: str, ready_file: Path) -> None:
 
     from jitflow.temporal import connect
     from jitflow.worker_tuning import (
+        ACTIVITY_SLOTS,
         task_pollers,
         tune_allocator,
         workflow_cache_size,
         workflow_runner,
+        workflow_task_pollers,
     )
 
     tune_allocator()  # as worker.py does, before the runs' memory is allocated
@@ -187,10 +189,12 @@ async def serve(address: str, ready_file: Path) -> None:
         activities=[noop, grant],
         # Polled, cached and run as jitflow's worker is (jitflow.worker_tuning, the same
         # environment variables), so the floor is bare Temporal tuned the same way, not a
-        # handicapped one: until 2026-11-30 it kept temporalio's defaults, a sandbox that
-        # re-imported this module for every run and a cache of 1000 runs.
-        workflow_task_poller_behavior=task_pollers(),
+        # handicapped one: until 2026-11-30 it kept temporalio's defaults for all but the
+        # activity polls (a sandbox that re-imported this module for every run, a cache of 1000
+        # runs, 100 activity slots) and polled workflow tasks with at least 5 polls, not 25.
+        workflow_task_poller_behavior=workflow_task_pollers(),
         activity_task_poller_behavior=task_pollers(),
+        max_concurrent_activities=ACTIVITY_SLOTS,
         max_cached_workflows=workflow_cache_size(),
         workflow_runner=workflow_runner(),
     ):

@@ -160,6 +160,8 @@ class MemorySampler:
         self._task: asyncio.Task[None] | None = None
 
     def reset_peak(self) -> None:
+        # The kernel's peak is about to be cleared: the whole run's peak keeps it.
+        self.run_peak_kb = max(self.run_peak_kb, self.hwm_kb() or 0)
         self.peak_kb = _status_kb(self.pid, "VmRSS") or 0
         try:
             Path(f"/proc/{self.pid}/clear_refs").write_text("5")
@@ -169,6 +171,21 @@ class MemorySampler:
 
     def rss_kb(self) -> int | None:
         return _status_kb(self.pid, "VmRSS")
+
+    def phase_peak_kb(self) -> int:
+        """The peak since ``reset_peak``: the samples', and the kernel's when it was reset."""
+        kernel = (self.hwm_kb() or 0) if self.hwm_resettable else 0
+        return max(self.peak_kb, kernel, self.rss_kb() or 0)
+
+    def whole_run_peak_kb(self) -> int:
+        """The peak since sampling started, whatever was reset since."""
+        return max(self.run_peak_kb, self.hwm_kb() or 0)
+
+    @property
+    def peak_source(self) -> str:
+        if self.hwm_resettable:
+            return "max(sampled VmRSS every 0.25 s, VmHWM after clear_refs)"
+        return "sampled VmRSS every 0.25 s (VmHWM could not be reset)"
 
     def hwm_kb(self) -> int | None:
         return _status_kb(self.pid, "VmHWM")

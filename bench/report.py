@@ -128,7 +128,7 @@ def run_problems(document: dict[str, Any]) -> list[str]:
         check(run["errors"], f"{name}: lifecycles that failed")
         check(
             run.get("owners_open_before_floor"),
-            f"{name}: membership owners still open when the floor ran",
+            f"{name}: membership owners still open when the next measurement began",
         )
         for error in run["first_errors"]:
             problems.append(f"{name}: {error}")
@@ -141,8 +141,8 @@ def run_problems(document: dict[str, Any]) -> list[str]:
             check(memory_floor["errors"], f"memory floor {n}: floor grants that failed to set up")
             problems.extend(f"memory floor {n}: {error}" for error in memory_floor["first_errors"])
             check(
-                memory_floor["runs_held"] - memory_floor["terminated"],
-                f"memory floor {n}: held runs not terminated",
+                memory_floor["runs_held"] - memory_floor["released"],
+                f"memory floor {n}: held runs that did not end cancelled",
             )
         check(run["setup_errors"], f"revocation {n}: grants that failed to set up")
         for error in run["first_setup_errors"]:

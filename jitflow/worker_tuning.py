@@ -96,6 +96,13 @@ def workflow_task_pollers() -> PollerBehaviorAutoscaling:
     return PollerBehaviorAutoscaling(minimum=25, initial=25, maximum=100)
 
 
+#: Activities the main worker runs at once. All but the configuration step are async and hold no
+#: thread: a request's ``release_lease`` waits on its owner's removal, holding only a slot. With
+#: as many slots as threads, a thousand grants ending together filled every slot with releases
+#: waiting for removals that could not start for want of a slot (until the releases' RPC
+#: deadlines passed), and removals lagged by minutes. (The benchmark's floor worker has as many.)
+ACTIVITY_SLOTS = 2000
+
 OWNER_LINGER_ENV = "JITFLOW_OWNER_LINGER"
 #: Seconds a membership owner stays open after its removal (``RoleMembershipInput.linger``).
 DEFAULT_OWNER_LINGER = 30

@@ -159,14 +159,14 @@ def test_errors_are_problems(path: tuple[Any, ...], value: Any, expected: str) -
 
 def test_a_memory_floor_that_failed_or_left_runs_is_a_problem() -> None:
     document = copy.deepcopy(CLEAN)
-    floor = {"errors": 0, "first_errors": [], "runs_held": 10, "terminated": 10}
+    floor = {"errors": 0, "first_errors": [], "runs_held": 10, "released": 10}
     document["revocation"][0]["floor_memory"] = floor
     assert run_problems(document) == []
-    floor.update(errors=1, first_errors=["BenchError('not ready')"], terminated=8)
+    floor.update(errors=1, first_errors=["BenchError('not ready')"], released=8)
     problems = run_problems(document)
     assert any("failed to set up: 1" in problem for problem in problems)
     assert any("not ready" in problem for problem in problems)
-    assert any("held runs not terminated: 2" in problem for problem in problems)
+    assert any("did not end cancelled: 2" in problem for problem in problems)
 
 
 def _enclosing_functions(tree: ast.Module) -> dict[ast.AST, str]:
