@@ -321,7 +321,7 @@ def render_table(document: dict[str, Any]) -> str:
     if ratios.get("mass_revocation_vs_floor_drain") is not None:
         lines.append(
             pair.format(
-                "ratio to removal floor: revoke --all",
+                "ratio to fastest removal floor: revoke --all",
                 _fmt(ratios["mass_revocation_vs_floor_drain"]),
                 "",
             )

@@ -18,7 +18,7 @@ import pytest
 
 from bench.fixtures import ROLES, USERS
 from bench.report import run_problems
-from bench.run import ALL_PHASES, combine_rounds, parse_options
+from bench.run import ALL_PHASES, combine_rounds, parse_options, ratios
 from bench.stack import REPO
 
 BENCH = REPO / "bench"
@@ -155,6 +155,24 @@ def test_errors_are_problems(path: tuple[Any, ...], value: Any, expected: str) -
     problems = run_problems(document)
     assert len(problems) == 1
     assert expected in problems[0]
+
+
+def test_revoke_all_is_judged_against_the_fastest_removal_floor_of_its_size() -> None:
+    """A floor measured on a struggling server must not flatter the mass revocation."""
+    results: dict[str, Any] = {
+        "mass_revocation": {
+            "grants": 1000,
+            "last_gone_s": 15.0,
+            "floor_removal": {"drain_s": 30.0},
+        },
+        "revocation": [
+            {"grants": 100, "lag_ms": {"max": 900.0}, "floor_removal": {"drain_s": 1.0}},
+            {"grants": 1000, "lag_ms": {"max": 9000.0}, "floor_removal": {"drain_s": 10.0}},
+        ],
+    }
+    assert ratios(results)["mass_revocation_vs_floor_drain"] == 1.5
+    results["revocation"] = results["revocation"][:1]
+    assert ratios(results)["mass_revocation_vs_floor_drain"] == 0.5
 
 
 def test_a_memory_floor_that_failed_or_left_runs_is_a_problem() -> None:
