@@ -629,7 +629,8 @@ async def revocation(ctx: Context, count: int) -> dict[str, Any]:
 
     await run_lanes(options.setup_concurrency, pairs, one)
     setup_elapsed = time.time() - started
-    # Set-up and holding only, before the expiries: what the memory floor is measured over.
+    # Until the last grant is set up (the memory floor's window; grants that expired during
+    # the set-up, the earliest ones at small sizes, have been removed by then).
     held_peak_kb = ctx.worker_memory.phase_peak_kb()
     escalated = await ctx.emulator.counters()
     expiries = [g.expires_at for g in grants if g.expires_at is not None]
