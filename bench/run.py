@@ -645,7 +645,7 @@ async def revocation(ctx: Context, count: int) -> dict[str, Any]:
     if isinstance(crash, BaseException) and not isinstance(crash, asyncio.CancelledError):
         watcher.errors.append(f"watcher crashed: {crash!r}")
     never = len(watcher.outstanding)
-    peak_kb = max(ctx.worker_memory.peak_kb, ctx.worker_memory.hwm_kb() or 0)
+    peak_kb = ctx.worker_memory.phase_peak_kb()
     results = [functools.partial(ctx.jitflow.result, g) for g in grants]
     record_wait = 60.0 * max(1.0, count / GRACE_SCALE_GRANTS)
     recorded_late, failed = await drain(results, record_wait)
@@ -704,9 +704,7 @@ async def revocation(ctx: Context, count: int) -> dict[str, Any]:
             "token_requests": phase_calls.get(TOKEN_ROUTE, 0),
         },
         "worker_peak_rss_mb": round(peak_kb / 1024, 1),
-        "worker_peak_rss_source": "max(sampled VmRSS every 0.25 s, VmHWM after clear_refs)"
-        if ctx.worker_memory.hwm_resettable
-        else "max(sampled VmRSS every 0.25 s, VmHWM since start)",
+        "worker_peak_rss_source": ctx.worker_memory.peak_source,
         "worker_peak_rss_until_held_mb": round(held_peak_kb / 1024, 1),
     }
 
